@@ -1,0 +1,31 @@
+"""The Flask app factory: extensions and blueprints are bound here, nothing at import time."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
+    from api import accounts, scans
+    from api.auth import register_auth
+    from api.errors import register_error_handlers
+    from workers.celery_app import create_celery
+
+    settings = settings or Settings.from_env()
+    celery = celery or create_celery(settings)
+    app = Flask("policycortex")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    app.json.sort_keys = False  # keep the field order of the API reference
+    app.extensions["policycortex"] = celery.services
+    register_error_handlers(app)
+    register_auth(app)
+    app.register_blueprint(scans.bp)
+    app.register_blueprint(accounts.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app

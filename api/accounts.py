@@ -1,0 +1,39 @@
+"""/v1/accounts: the cloud accounts scans target. Credentials go in, never out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from api.context import json_body, load, pagination, services, tenant_id
+from shared import accounts
+
+bp = Blueprint("accounts", __name__, url_prefix="/v1/accounts")
+
+
+@bp.post("")
+def create_account():
+    data = load(accounts.AccountRequestSchema(), json_body())
+    return accounts.render(accounts.create_account(services(), tenant_id(), data)), 201
+
+
+@bp.get("")
+def list_accounts():
+    query = load(accounts.AccountListQuerySchema(), request.args.to_dict())
+    with services().db.session() as session:
+        rows, total = accounts.list_accounts(session, tenant_id(), query)
+    return {
+        "accounts": [accounts.render(row) for row in rows],
+        "pagination": pagination(total, query["limit"], query["offset"], len(rows)),
+    }
+
+
+@bp.get("/<account_id>")
+def get_account(account_id: str):
+    with services().db.session() as session:
+        return accounts.render(accounts.get_account(session, tenant_id(), account_id))
+
+
+@bp.delete("/<account_id>")
+def delete_account(account_id: str):
+    accounts.delete_account(services(), tenant_id(), account_id)
+    return "", 204

@@ -1,0 +1,67 @@
+"""Bearer API keys on every /v1 route: read scope for reads, write scope for changes."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, g, request
+
+from api.context import services
+from api.errors import envelope
+from shared.apikeys import authenticate
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def unauthorized():
+    return envelope(
+        401,
+        "invalid_api_key",
+        "AUTH_001",
+        "A valid API key is required: Authorization: Bearer sk_live_...",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def forbidden(scope: str):
+    return envelope(403, "insufficient_scope", "AUTH_002", f"The API key lacks the '{scope}' scope")
+
+
+def register_auth(app: Flask) -> None:
+    @app.before_request
+    def _authenticate():
+        if not request.path.startswith("/v1/") or getattr(request.url_rule, "endpoint", "").endswith("_public"):
+            return None
+        key = presented_key()
+        if key is None:
+            return unauthorized()
+        with services().db.session() as session:
+            principal = authenticate(session, key)
+        if principal is None:
+            return unauthorized()
+        g.principal = principal
+        scope = "read" if request.method in READ_METHODS else "write"
+        if scope not in principal.scopes and "admin" not in principal.scopes:
+            return forbidden(scope)
+        return None
+
+
+def require_scope(scope: str):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if scope not in g.principal.scopes and "admin" not in g.principal.scopes:
+                return forbidden(scope)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,1 @@
+"""RedBeat configuration and the schedule machinery around it."""

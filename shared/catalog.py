@@ -1,0 +1,84 @@
+"""The policy catalogue a tenant sees: built-in policies and frameworks, and selection by scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from shared.frameworks import Framework, builtin_frameworks
+from shared.policies import Policy, builtin_policies
+
+
+class SelectionError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Catalog:
+    policies: dict[str, Policy]
+    frameworks: dict[str, Framework]
+
+    @classmethod
+    def builtin(cls) -> Catalog:
+        return cls(builtin_policies(), builtin_frameworks())
+
+    @cached_property
+    def groups(self) -> dict[str, frozenset[str]]:
+        """Named groups such as `pol_encryption`, usable wherever a policy id is."""
+        groups: dict[str, set[str]] = {}
+        for policy in self.policies.values():
+            for group in policy.groups:
+                groups.setdefault(group, set()).add(policy.id)
+        return {name: frozenset(ids) for name, ids in groups.items()}
+
+    def expand(self, names: Iterable[str]) -> tuple[set[str], list[str]]:
+        """Policy ids named directly or through a group, and the names that are neither."""
+        ids: set[str] = set()
+        unknown: list[str] = []
+        for name in names:
+            if name in self.policies:
+                ids.add(name)
+            elif name in self.groups:
+                ids |= self.groups[name]
+            else:
+                unknown.append(name)
+        return ids, unknown
+
+    def mappings(self, policy_id: str) -> dict[str, list[str]]:
+        """Framework -> control ids that cite the policy (derived from the frameworks' data)."""
+        found: dict[str, list[str]] = {}
+        for framework in self.frameworks.values():
+            for control in framework.controls:
+                if policy_id in control.policy_ids:
+                    found.setdefault(framework.id, []).append(control.id)
+        return found
+
+    def select(
+        self,
+        providers: Iterable[str],
+        frameworks: Iterable[str] = (),
+        include_policies: Iterable[str] = (),
+    ) -> list[Policy]:
+        """The policies a scan evaluates: the frameworks' policies (all when none are named),
+        narrowed to `include_policies` when given, for the scan's providers."""
+        providers, frameworks, include = set(providers), list(frameworks), list(include_policies)
+        unknown_frameworks = [f for f in frameworks if f not in self.frameworks]
+        if unknown_frameworks:
+            raise SelectionError("frameworks", f"Unknown framework(s): {', '.join(unknown_frameworks)}")
+        candidates = set(self.policies)
+        if frameworks:
+            candidates = set().union(*(self.frameworks[f].policy_ids for f in frameworks)) & candidates
+        if include:
+            wanted, unknown = self.expand(include)
+            if unknown:
+                raise SelectionError("scope.include_policies", f"Unknown policy id(s): {', '.join(unknown)}")
+            candidates &= wanted
+        selected = [self.policies[pid] for pid in sorted(candidates) if self.policies[pid].provider in providers]
+        if not selected:
+            where = "scope.include_policies" if include else "frameworks" if frameworks else "cloud_providers"
+            raise SelectionError(where, "No policy matches the selected frameworks, policies and providers")
+        return selected

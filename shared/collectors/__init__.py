@@ -1,0 +1,103 @@
+"""Cloud collectors: one per provider, resource types declared as data, one engine each for paging,
+regions and retries. Errors are typed and recorded per shard, never read as "no resources"."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shared.registry import Registry
+
+GLOBAL_REGION = "global"
+
+
+@dataclass(frozen=True)
+class CollectedResource:
+    uid: str  # globally unique: an ARN, an Azure resource id, a GCP full resource name
+    id: str  # the provider's short id (bucket name, sg-..., ...)
+    name: str
+    resource_type: str
+    region: str
+    document: dict = field(repr=False)
+    volatile: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def config_hash(self) -> str:
+        """Stable over fields that change without a configuration change (timestamps, states)."""
+        stable = {k: v for k, v in self.document.items() if k not in self.volatile}
+        return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def jsonable(value: Any) -> Any:
+    """The document as JSON types: timestamps become ISO strings, bytes and sets are converted."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class CollectionError(Exception):
+    """A listing that failed: which type, which region, the provider's error code and message."""
+
+    def __init__(self, code: str, message: str, *, resource_type: str | None = None, region: str | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.resource_type = resource_type
+        self.region = region
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "resource_type": self.resource_type,
+            "region": self.region,
+        }
+
+
+class Collector(Protocol):
+    """What a shard needs from a provider's collector."""
+
+    def regions(self) -> list[str]: ...
+
+    def pages(self, resource_type: str, region: str) -> Iterator[list[CollectedResource]]: ...
+
+
+# Every resource type of every provider, by canonical name such as `aws.s3.bucket`.
+resource_types: Registry[type] = Registry("resource type")
+# Collector factories by provider: factory(account, credentials, settings) -> Collector.
+collectors: Registry[Any] = Registry("collector")
+
+
+def load_providers() -> None:
+    """Import the provider modules so their registrations run (explicit, not at import of this one)."""
+    from shared.collectors import aws  # noqa: F401
+
+
+def is_global(resource_type: str) -> bool:
+    load_providers()
+    return resource_types.get(resource_type).global_service
+
+
+def uid_prefix(resource_type: str) -> str | None:
+    """The literal start of every uid of the type (e.g. `arn:aws:s3:::`), when there is one."""
+    load_providers()
+    spec = resource_types.get(resource_type)
+    return spec.uid_prefix() if hasattr(spec, "uid_prefix") else None
+
+
+def collector_for(provider: str, account, credentials: dict, settings) -> Collector:
+    load_providers()
+    if provider not in collectors:
+        raise CollectionError("ProviderNotSupported", f"no collector for provider '{provider}'")
+    return collectors.get(provider)(account, credentials, settings)

@@ -1,0 +1,202 @@
+"""PostgreSQL schema: tenants, API keys, cloud accounts, scans, shards, inventory and violations."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """Public ids look like the API reference's: `scan_1234567890abcdef`."""
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSONB, list: JSONB, datetime: DateTime(timezone=True)}
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ten"))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    max_concurrent: Mapped[int] = mapped_column(Integer)
+    max_queued: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("key"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    mode: Mapped[str] = mapped_column(String(8))  # live | test
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings; the key itself never is
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(default=lambda: ["read", "write"])
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class CloudAccount(Base):
+    __tablename__ = "cloud_accounts"
+    __table_args__ = (
+        Index(
+            "uq_cloud_accounts_tenant_name",
+            "tenant_id",
+            "name",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_cloud_accounts_targets", "tenant_id", "environment", "provider"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("acc"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    environment: Mapped[str] = mapped_column(String(64))
+    regions: Mapped[list] = mapped_column(default=list)
+    credentials_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    endpoint_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+    __table_args__ = (
+        Index("ix_scans_tenant_created", "tenant_id", "created_at"),
+        Index("ix_scans_tenant_status", "tenant_id", "status", "created_at"),
+        Index("ix_scans_scope_history", "tenant_id", "scope_key", "status", "completed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("scan"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    scan_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    environment: Mapped[str] = mapped_column(String(64))
+    cloud_providers: Mapped[list]
+    frameworks: Mapped[list]
+    policy_ids: Mapped[list]
+    account_ids: Mapped[list]
+    scope: Mapped[dict]
+    execution: Mapped[dict]
+    notifications: Mapped[dict]
+    # Scans of the same scope_key are compared with each other (previous score, new/resolved).
+    scope_key: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(32), default="api")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]
+    estimated_resources: Mapped[int | None]
+    estimated_duration_s: Mapped[int | None]
+    previous_scan_id: Mapped[str | None] = mapped_column(String(32))
+    shards_total: Mapped[int] = mapped_column(Integer, default=0)
+    resources_scanned: Mapped[int] = mapped_column(Integer, default=0)
+    total_resources: Mapped[int] = mapped_column(Integer, default=0)
+    compliance_score: Mapped[float | None] = mapped_column(Float)
+    total_violations: Mapped[int] = mapped_column(Integer, default=0)
+    # Derived once by finalize: the results and remediation objects of the API reference.
+    results: Mapped[dict | None]
+
+
+class ScanShard(Base):
+    __tablename__ = "scan_shards"
+    __table_args__ = (UniqueConstraint("scan_id", "account_id", "region", name="uq_scan_shards_unit"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("cloud_accounts.id"))
+    provider: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(64))
+    resource_types: Mapped[list]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    resources_discovered: Mapped[int] = mapped_column(Integer, default=0)
+    resources_scanned: Mapped[int] = mapped_column(Integer, default=0)
+    violations_found: Mapped[int] = mapped_column(Integer, default=0)
+    # {policy_id: [evaluated, failed]}: the raw material of every score.
+    policy_stats: Mapped[dict] = mapped_column(default=dict)
+    errors: Mapped[list] = mapped_column(default=list)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class Resource(Base):
+    """The inventory: one row per cloud resource per account, refreshed by every scan that sees it."""
+
+    __tablename__ = "resources"
+    __table_args__ = (
+        UniqueConstraint("account_id", "resource_uid", name="uq_resources_account_uid"),
+        Index("ix_resources_tenant_type", "tenant_id", "resource_type"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("cloud_accounts.id"))
+    provider: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_uid: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    config: Mapped[dict]
+    config_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_scan_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Violation(Base):
+    __tablename__ = "violations"
+    __table_args__ = (
+        UniqueConstraint("scan_id", "fingerprint", name="uq_violations_scan_fingerprint"),
+        Index("ix_violations_scan_severity", "scan_id", "severity"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    shard_id: Mapped[int] = mapped_column(BigInteger)
+    # sha1(policy, account, resource): the same finding in two scans has the same fingerprint.
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    policy_id: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_uid: Mapped[str] = mapped_column(Text)
+    resource_name: Mapped[str] = mapped_column(Text)
+    status_extended: Mapped[str] = mapped_column(Text)
+    effort_minutes: Mapped[int] = mapped_column(Integer)
+    is_new: Mapped[bool | None] = mapped_column(Boolean)
+    remediation_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,71 @@
+"""Live scan state in Redis: progress counters, the cancel flag, and events on `scan:<id>`.
+
+Pub/sub is at-most-once; the counters are the snapshot a late subscriber starts from. PostgreSQL
+stays the source of truth: everything here can be lost without losing a result.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+
+TTL_SECONDS = 7 * 24 * 3600
+SEVERITY_FIELDS = ("critical", "high", "medium", "low")
+
+
+def channel(scan_id: str) -> str:
+    return f"scan:{scan_id}"
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ScanProgress:
+    """Counters and events of one scan."""
+
+    def __init__(self, redis: Redis, scan_id: str):
+        self.redis = redis
+        self.scan_id = scan_id
+        self.key = f"pc:scan:{scan_id}:progress"
+        self.cancel_key = f"pc:scan:{scan_id}:cancel"
+
+    def add(self, *, discovered: int = 0, scanned: int = 0, violations: dict[str, int] | None = None) -> dict:
+        """Bump the counters in one round trip and return the new totals."""
+        pipe = self.redis.pipeline()
+        pipe.hincrby(self.key, "discovered", discovered)
+        pipe.hincrby(self.key, "scanned", scanned)
+        for severity in SEVERITY_FIELDS:
+            pipe.hincrby(self.key, severity, (violations or {}).get(severity, 0))
+        pipe.expire(self.key, TTL_SECONDS)
+        values = pipe.execute()
+        return {
+            "discovered": values[0],
+            "scanned": values[1],
+            "violations": dict(zip(SEVERITY_FIELDS, values[2:6], strict=True)),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        raw = self.redis.hgetall(self.key)
+        number = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
+        return {
+            "discovered": number.get("discovered", 0),
+            "scanned": number.get("scanned", 0),
+            "violations": {s: number.get(s, 0) for s in SEVERITY_FIELDS},
+        }
+
+    def publish(self, event_type: str, **payload: Any) -> None:
+        event = {"type": event_type, "scan_id": self.scan_id, "timestamp": _iso_now(), **payload}
+        self.redis.publish(channel(self.scan_id), json.dumps(event, default=str))
+
+    def request_cancel(self) -> None:
+        self.redis.set(self.cancel_key, "1", ex=TTL_SECONDS)
+
+    def cancel_requested(self) -> bool:
+        return bool(self.redis.exists(self.cancel_key))
+
+    def reset(self) -> None:
+        self.redis.delete(self.key, self.cancel_key)

@@ -1,0 +1,1 @@
+"""The scan domain: lifecycle service, planning, shard execution, finalizing and rendering."""

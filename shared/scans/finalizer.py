@@ -1,0 +1,162 @@
+"""Finish a scan from what PostgreSQL holds: score, breakdown, diff against the previous scan of
+the same scope, remediation summary, final status and duration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+
+from shared.catalog import Catalog
+from shared.context import Services
+from shared.durations import format_duration, format_effort
+from shared.models import Scan, ScanShard, Violation, utcnow
+from shared.progress import ScanProgress
+from shared.scans.service import promote_pending
+
+SEVERITY_WEIGHTS = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+
+
+def compliance_score(policy_stats: dict[str, list[int]], severities: dict[str, str]) -> float | None:
+    """100 x sum(w * passed) / sum(w * evaluated) over every (resource, policy) check, with
+    severity weights critical 4, high 3, medium 2, low 1; None when nothing was evaluated."""
+    evaluated = passed = 0.0
+    for policy_id, (checks, failures) in policy_stats.items():
+        weight = SEVERITY_WEIGHTS[severities.get(policy_id, "low")]
+        evaluated += weight * checks
+        passed += weight * (checks - failures)
+    return round(100 * passed / evaluated, 1) if evaluated else None
+
+
+def merge_stats(shards: list[ScanShard]) -> dict[str, list[int]]:
+    merged: dict[str, list[int]] = {}
+    for shard in shards:
+        for policy_id, (checks, failures) in (shard.policy_stats or {}).items():
+            total = merged.setdefault(policy_id, [0, 0])
+            total[0] += checks
+            total[1] += failures
+    return merged
+
+
+def _previous(session, scan: Scan) -> Scan | None:
+    return session.scalar(
+        select(Scan)
+        .where(
+            Scan.tenant_id == scan.tenant_id,
+            Scan.scope_key == scan.scope_key,
+            Scan.status == "completed",
+            Scan.id != scan.id,
+            Scan.completed_at <= utcnow(),
+        )
+        .order_by(Scan.completed_at.desc())
+        .limit(1)
+    )
+
+
+def _diff(session, scan_id: str, previous_id: str | None) -> tuple[int, int]:
+    """Mark each violation new or not and count (new, resolved). A previous finding counts as
+    resolved only when this scan saw its resource again and it passed."""
+    if previous_id is None:
+        new = session.execute(
+            text("UPDATE violations SET is_new = true WHERE scan_id = :scan"), {"scan": scan_id}
+        ).rowcount
+        return new, 0
+    session.execute(
+        text(
+            """UPDATE violations v SET is_new = NOT EXISTS (
+                   SELECT 1 FROM violations p WHERE p.scan_id = :prev AND p.fingerprint = v.fingerprint)
+               WHERE v.scan_id = :scan"""
+        ),
+        {"scan": scan_id, "prev": previous_id},
+    )
+    new = session.scalar(
+        select(func.count()).select_from(Violation).where(Violation.scan_id == scan_id, Violation.is_new.is_(True))
+    )
+    resolved = session.scalar(
+        text(
+            """SELECT count(*) FROM violations p
+               JOIN resources r ON r.account_id = p.account_id AND r.resource_uid = p.resource_uid
+               WHERE p.scan_id = :prev AND r.last_scan_id = :scan
+                 AND NOT EXISTS (SELECT 1 FROM violations v
+                                 WHERE v.scan_id = :scan AND v.fingerprint = p.fingerprint)"""
+        ),
+        {"scan": scan_id, "prev": previous_id},
+    )
+    return new, resolved
+
+
+def _final_status(scan: Scan, shards: list[ScanShard], now: datetime) -> tuple[str, str | None]:
+    if scan.status == "cancelled":
+        return "cancelled", scan.status_reason
+    errors = sum(1 for s in shards if s.status in ("failed", "partial"))
+    if any(s.status == "timed_out" for s in shards) or (scan.deadline_at and now > scan.deadline_at):
+        return "timed_out", f"Stopped after execution.timeout of {scan.execution.get('timeout')}; partial results kept"
+    if shards and all(s.status == "failed" for s in shards):
+        first = next((e for s in shards for e in s.errors), {"code": "Unknown", "message": "no detail"})
+        return "failed", f"All {len(shards)} shards failed; first error {first['code']}: {first['message']}"
+    if errors:
+        return "completed", f"Completed with errors in {errors} of {len(shards)} shards; see results.errors"
+    return "completed", None
+
+
+def finalize_scan(svc: Services, scan_id: str) -> Scan | None:
+    """Derive the scan's results and final status; idempotent (a second call changes nothing)."""
+    catalog = Catalog.builtin()
+    with svc.db.session() as session:
+        scan = session.get(Scan, scan_id, with_for_update=True)
+        if scan is None or scan.results is not None or scan.status not in ("running", "cancelled"):
+            return None
+        shards = list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan_id)))
+        stats = merge_stats(shards)
+        severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
+        breakdown = dict.fromkeys(SEVERITY_WEIGHTS, 0)
+        breakdown.update(
+            session.execute(
+                select(Violation.severity, func.count())
+                .where(Violation.scan_id == scan_id)
+                .group_by(Violation.severity)
+            ).all()
+        )
+        previous = _previous(session, scan)
+        new, resolved = _diff(session, scan_id, previous.id if previous else None)
+        auto_remediated, manual_effort = session.execute(
+            select(
+                func.count().filter(Violation.remediation_status == "fixed"),
+                func.coalesce(
+                    func.sum(Violation.effort_minutes).filter(Violation.remediation_status.is_distinct_from("fixed")), 0
+                ),
+            ).where(Violation.scan_id == scan_id)
+        ).one()
+        now = utcnow()
+        status, reason = _final_status(scan, shards, now)
+        total = sum(breakdown.values())
+        score = compliance_score(stats, severities)
+        scan.status, scan.status_reason = status, reason
+        if status != "cancelled":
+            scan.completed_at = now
+        scan.previous_scan_id = previous.id if previous else None
+        scan.resources_scanned = sum(s.resources_scanned for s in shards)
+        scan.total_resources = max(sum(s.resources_discovered for s in shards), scan.resources_scanned)
+        scan.compliance_score = score
+        scan.total_violations = total
+        scan.results = {
+            "compliance_score": score,
+            "previous_score": previous.compliance_score if previous else None,
+            "total_violations": total,
+            "new_violations": new,
+            "resolved_violations": resolved,
+            "violation_breakdown": breakdown,
+            "errors": [error for shard in shards for error in shard.errors],
+            "remediation": {
+                "auto_remediated": auto_remediated,
+                "manual_required": total - auto_remediated,
+                "estimated_effort": format_effort(manual_effort),
+            },
+        }
+        ended = scan.completed_at or scan.cancelled_at or now
+        duration = format_duration((ended - scan.started_at).total_seconds()) if scan.started_at else None
+        tenant_id = scan.tenant_id
+    progress = ScanProgress(svc.redis, scan_id)
+    progress.publish("completed", status=status, reason=reason, duration=duration, results=scan.results)
+    promote_pending(svc, tenant_id)
+    return scan

@@ -1,0 +1,176 @@
+"""Scans as the API reference shows them: list items, details, the trigger and cancel answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.durations import format_duration, format_estimate
+from shared.models import Scan, utcnow
+from shared.progress import SEVERITY_FIELDS, ScanProgress
+from shared.scans.schemas import TERMINAL_STATUSES
+
+
+def iso(value: datetime | None) -> str | None:
+    """`2024-01-21T08:00:00Z`: UTC, whole seconds, as the reference writes timestamps."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def duration(scan: Scan) -> str | None:
+    if scan.started_at is None:
+        return None
+    end = scan.completed_at or scan.cancelled_at or (None if scan.status in TERMINAL_STATUSES else utcnow())
+    return format_duration((end - scan.started_at).total_seconds()) if end else None
+
+
+class LiveCounts:
+    """Resources and violations of a scan: from Redis while it runs, from PostgreSQL after."""
+
+    def __init__(self, scan: Scan, snapshot: dict | None):
+        finished = scan.results is not None
+        if finished:
+            breakdown = scan.results["violation_breakdown"]
+            self.discovered, self.scanned = scan.total_resources, scan.resources_scanned
+            self.violations = {s: breakdown.get(s, 0) for s in SEVERITY_FIELDS}
+        else:
+            snapshot = snapshot or {"discovered": 0, "scanned": 0, "violations": dict.fromkeys(SEVERITY_FIELDS, 0)}
+            self.discovered, self.scanned = snapshot["discovered"], snapshot["scanned"]
+            self.violations = snapshot["violations"]
+        estimate = 0 if finished else (scan.estimated_resources or 0)
+        self.total = max(self.discovered, self.scanned, estimate)
+        if scan.status == "completed":
+            self.percentage = 100
+        elif self.total:
+            # A running scan never shows 100 before it has finished.
+            value = round(100 * self.scanned / self.total, 1)
+            self.percentage = min(value, 99.9) if scan.status == "running" else value
+        else:
+            self.percentage = 0
+
+    @property
+    def total_violations(self) -> int:
+        return sum(self.violations.values())
+
+
+def live_counts(redis, scans: list[Scan]) -> dict[str, LiveCounts]:
+    """Counts for several scans with one Redis round trip for those still running."""
+    running = [s for s in scans if s.results is None and s.status in ("running", "cancelled")]
+    snapshots: dict[str, dict] = {}
+    if running:
+        pipe = redis.pipeline()
+        for scan in running:
+            pipe.hgetall(ScanProgress(redis, scan.id).key)
+        for scan, raw in zip(running, pipe.execute(), strict=True):
+            numbers = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+            snapshots[scan.id] = {
+                "discovered": numbers.get("discovered", 0),
+                "scanned": numbers.get("scanned", 0),
+                "violations": {s: numbers.get(s, 0) for s in SEVERITY_FIELDS},
+            }
+    return {scan.id: LiveCounts(scan, snapshots.get(scan.id)) for scan in scans}
+
+
+def list_item(scan: Scan, counts: LiveCounts) -> dict[str, Any]:
+    return {
+        "id": scan.id,
+        "name": scan.name,
+        "scan_type": scan.scan_type,
+        "status": scan.status,
+        "environment": scan.environment,
+        "cloud_providers": scan.cloud_providers,
+        "frameworks": scan.frameworks,
+        "created_at": iso(scan.created_at),
+        "started_at": iso(scan.started_at),
+        "completed_at": iso(scan.completed_at),
+        "duration": duration(scan),
+        "results_summary": {
+            "compliance_score": scan.compliance_score,
+            "total_violations": counts.total_violations,
+            "critical_violations": counts.violations["critical"],
+            "high_violations": counts.violations["high"],
+            "resources_scanned": counts.scanned,
+        },
+    }
+
+
+def monitoring(scan_id: str, base_url: str) -> dict[str, str]:
+    base = base_url.rstrip("/")
+    ws_base = "wss://" + base[len("https://") :] if base.startswith("https://") else "ws://" + base[len("http://") :]
+    return {
+        "progress_url": f"{base}/v1/scans/{scan_id}",
+        "websocket_url": f"{ws_base}/v1/scans/{scan_id}/stream",
+    }
+
+
+def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: str) -> dict[str, Any]:
+    results = scan.results or {}
+    remediation = results.get("remediation") or {}
+    return {
+        "id": scan.id,
+        "name": scan.name,
+        "scan_type": scan.scan_type,
+        "status": scan.status,
+        "status_reason": scan.status_reason,
+        "environment": scan.environment,
+        "cloud_providers": scan.cloud_providers,
+        "frameworks": scan.frameworks,
+        "scope": scan.scope,
+        "execution": scan.execution,
+        "trigger": scan.trigger,
+        "created_at": iso(scan.created_at),
+        "started_at": iso(scan.started_at),
+        "completed_at": iso(scan.completed_at),
+        "cancelled_at": iso(scan.cancelled_at),
+        "duration": duration(scan),
+        "queue_position": queue_position,
+        "progress": {
+            "total_resources": counts.total,
+            "scanned_resources": counts.scanned,
+            "percentage": counts.percentage,
+        },
+        "results": {
+            "compliance_score": results.get("compliance_score"),
+            "previous_score": results.get("previous_score"),
+            "total_violations": counts.total_violations,
+            "new_violations": results.get("new_violations"),
+            "resolved_violations": results.get("resolved_violations"),
+            "violation_breakdown": counts.violations,
+            "errors": results.get("errors", []),
+        },
+        "remediation": {
+            "auto_remediated": remediation.get("auto_remediated", 0),
+            "manual_required": remediation.get("manual_required", counts.total_violations),
+            "estimated_effort": remediation.get("estimated_effort"),
+        },
+        "monitoring": monitoring(scan.id, base_url),
+    }
+
+
+def created(scan: Scan, *, queue_position: int, base_url: str) -> dict[str, Any]:
+    return {
+        "id": scan.id,
+        "name": scan.name,
+        "scan_type": scan.scan_type,
+        "status": scan.status,
+        "environment": scan.environment,
+        "created_at": iso(scan.created_at),
+        "estimated_duration": format_estimate(scan.estimated_duration_s) if scan.estimated_duration_s else None,
+        "estimated_resources": scan.estimated_resources,
+        "queue_position": queue_position,
+        "monitoring": monitoring(scan.id, base_url),
+    }
+
+
+def cancelled(scan: Scan, counts: LiveCounts) -> dict[str, Any]:
+    return {
+        "id": scan.id,
+        "status": scan.status,
+        "cancelled_at": iso(scan.cancelled_at),
+        "partial_results": {
+            "resources_scanned": counts.scanned,
+            "total_resources": counts.total,
+            "completion_percentage": counts.percentage,
+            "violations_found": counts.total_violations,
+            "data_available": counts.scanned > 0,
+        },
+    }

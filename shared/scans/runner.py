@@ -1,0 +1,295 @@
+"""Run one shard: list its resource types page by page, filter by scope, evaluate the compiled
+policies, write resources and violations in bulk, report progress, and stop when asked to."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from shared.catalog import Catalog
+from shared.collectors import CollectedResource, CollectionError, collector_for
+from shared.context import Services
+from shared.models import CloudAccount, Resource, Scan, ScanShard, Violation, utcnow
+from shared.policies import Policy
+from shared.progress import ScanProgress
+from shared.scans.scope import ResourceScope
+
+log = logging.getLogger(__name__)
+FINISHED = ("completed", "partial", "failed", "cancelled", "timed_out", "skipped")
+
+
+def fingerprint(policy_id: str, account_id: str, resource_uid: str) -> str:
+    """The same finding in two scans has the same fingerprint: the basis of new/resolved."""
+    return hashlib.sha1(f"{policy_id}|{account_id}|{resource_uid}".encode()).hexdigest()
+
+
+class ShardEvaluator:
+    """Applies a shard's policies to pages of resources and keeps its counters."""
+
+    def __init__(
+        self, policies: Iterable[Policy], scope: ResourceScope, *, scan_id: str, shard_id: int, account_id: str
+    ):
+        self.by_type: dict[str, list[Policy]] = defaultdict(list)
+        for policy in policies:
+            self.by_type[policy.resource_type].append(policy)
+        self.scope = scope
+        self.scan_id, self.shard_id, self.account_id = scan_id, shard_id, account_id
+        self.stats: dict[str, list[int]] = {}
+        self.discovered = self.scanned = self.violations = 0
+
+    def evaluate(self, page: list[CollectedResource]) -> tuple[list[CollectedResource], list[dict], dict[str, int]]:
+        """In-scope resources, violation rows and violations by severity for one page."""
+        self.discovered += len(page)
+        in_scope = [resource for resource in page if self.scope.admits(resource)]
+        rows: list[dict] = []
+        by_severity: dict[str, int] = defaultdict(int)
+        for resource in in_scope:
+            for policy in self.by_type.get(resource.resource_type, ()):
+                counts = self.stats.setdefault(policy.id, [0, 0])
+                counts[0] += 1
+                if not policy.check(resource.document):
+                    continue
+                counts[1] += 1
+                by_severity[policy.severity] += 1
+                rows.append(self._violation(policy, resource))
+        self.scanned += len(in_scope)
+        self.violations += len(rows)
+        return in_scope, rows, dict(by_severity)
+
+    def _violation(self, policy: Policy, resource: CollectedResource) -> dict:
+        return {
+            "scan_id": self.scan_id,
+            "shard_id": self.shard_id,
+            "fingerprint": fingerprint(policy.id, self.account_id, resource.uid),
+            "policy_id": policy.id,
+            "severity": policy.severity,
+            "provider": policy.provider,
+            "account_id": self.account_id,
+            "region": resource.region,
+            "resource_type": resource.resource_type,
+            "resource_uid": resource.uid,
+            "resource_name": resource.name,
+            "status_extended": policy.status_extended(
+                True, name=resource.name, id=resource.id, region=resource.region, account=self.account_id
+            ),
+            "effort_minutes": policy.effort_minutes,
+        }
+
+
+def _write_page(
+    svc: Services,
+    tenant_id: str,
+    account: CloudAccount,
+    scan_id: str,
+    resources: list[CollectedResource],
+    violations: list[dict],
+    shard_values: dict,
+) -> None:
+    """Inventory upsert, violations insert and shard counters in one short transaction. Both inserts
+    are idempotent (unique keys), so a redelivered shard rewrites nothing twice."""
+    now = utcnow()
+    unique = {r.uid: r for r in resources}  # one row per uid, or ON CONFLICT would touch it twice
+    with svc.db.session() as session:
+        if unique:
+            stmt = insert(Resource).values(
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "account_id": account.id,
+                        "provider": account.provider,
+                        "region": r.region,
+                        "resource_type": r.resource_type,
+                        "resource_uid": r.uid,
+                        "name": r.name,
+                        "config": r.document,
+                        "config_hash": r.config_hash,
+                        "first_seen": now,
+                        "last_seen": now,
+                        "last_scan_id": scan_id,
+                    }
+                    for r in unique.values()
+                ]
+            )
+            excluded = stmt.excluded
+            session.execute(
+                stmt.on_conflict_do_update(
+                    constraint="uq_resources_account_uid",
+                    set_={
+                        "name": excluded.name,
+                        "region": excluded.region,
+                        "config": excluded.config,
+                        "config_hash": excluded.config_hash,
+                        "last_seen": excluded.last_seen,
+                        "last_scan_id": excluded.last_scan_id,
+                    },
+                )
+            )
+        if violations:
+            session.execute(
+                insert(Violation).values(violations).on_conflict_do_nothing(constraint="uq_violations_scan_fingerprint")
+            )
+        session.execute(update(ScanShard).where(ScanShard.id == shard_values.pop("id")).values(**shard_values))
+
+
+def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]:
+    """Lock the shard and decide: run it (None) or return a finished summary (a status)."""
+    with svc.db.session() as session:
+        shard = session.get(ScanShard, shard_id, with_for_update=True)
+        if shard is None:
+            return "missing", {}
+        summary = {"shard_id": shard_id, "scan_id": shard.scan_id}
+        if shard.status in FINISHED:
+            return shard.status, summary  # a redelivery of a finished shard: nothing to redo
+        scan = session.get(Scan, shard.scan_id)
+        now = utcnow()
+        if scan.status != "running":
+            shard.status, shard.completed_at = "skipped", now
+        elif scan.deadline_at and now >= scan.deadline_at:
+            shard.status, shard.completed_at = "timed_out", now
+        elif shard.attempts >= svc.settings.max_shard_attempts:
+            shard.status, shard.completed_at = "failed", now
+            shard.errors = shard.errors + [
+                {
+                    "code": "TooManyAttempts",
+                    "message": f"gave up after {shard.attempts} attempts",
+                    "resource_type": None,
+                    "region": shard.region,
+                }
+            ]
+        else:
+            # A (re)start: counters restart from zero, the unique keys absorb rewritten rows.
+            shard.status, shard.started_at = "running", now
+            shard.attempts += 1
+            shard.resources_discovered = shard.resources_scanned = shard.violations_found = 0
+            shard.policy_stats = {}
+            return None, summary
+        return shard.status, summary
+
+
+def run_shard(svc: Services, shard_id: int) -> dict:
+    """Run a shard to the end (or until cancelled or out of time). Never raises for a cloud error:
+    errors are recorded on the shard row so the chord always completes."""
+    status, summary = _claim(svc, shard_id)
+    if status is not None:
+        return {**summary, "status": status}
+    with svc.db.session() as session:
+        shard = session.get(ScanShard, shard_id)
+        scan = session.get(Scan, shard.scan_id)
+        account = session.get(CloudAccount, shard.account_id)
+        tenant_id, deadline = scan.tenant_id, scan.deadline_at
+        catalog = Catalog.builtin()
+        policies = [catalog.policies[pid] for pid in scan.policy_ids if pid in catalog.policies]
+        policies = [p for p in policies if p.provider == shard.provider and p.resource_type in shard.resource_types]
+        scope = ResourceScope(scan.scope.get("include_resources", ()), scan.scope.get("exclude_resources", ()))
+        resource_types, region, errors = list(shard.resource_types), shard.region, list(shard.errors)
+    progress = ScanProgress(svc.redis, shard.scan_id)
+    progress.publish("shard", state="started", shard_id=shard_id, provider=shard.provider, region=region)
+    evaluator = ShardEvaluator(policies, scope, scan_id=shard.scan_id, shard_id=shard_id, account_id=account.id)
+    final_status = None
+    try:
+        collector = collector_for(
+            account.provider, account, svc.vault.decrypt(account.credentials_encrypted), svc.settings
+        )
+    except CollectionError as exc:
+        errors.append({**exc.as_dict(), "region": region})
+        resource_types = []
+    failed_types = 0
+    for resource_type in resource_types:
+        try:
+            for page in collector.pages(resource_type, region):
+                final_status = _stop_reason(progress, deadline)
+                if final_status:
+                    break
+                in_scope, violations, by_severity = evaluator.evaluate(page)
+                _write_page(
+                    svc, tenant_id, account, shard.scan_id, in_scope, violations, _shard_values(shard_id, evaluator)
+                )
+                totals = progress.add(discovered=len(page), scanned=len(in_scope), violations=by_severity)
+                progress.publish("progress", shard_id=shard_id, **totals)
+        except CollectionError as exc:
+            failed_types += 1
+            errors.append({**exc.as_dict(), "resource_type": exc.resource_type or resource_type, "region": region})
+            log.warning("shard %s: %s listing %s in %s", shard_id, exc.code, resource_type, region)
+        if final_status:
+            break
+    if not final_status:
+        if errors and failed_types == len(resource_types):
+            final_status = "failed"
+        else:
+            final_status = "partial" if errors else "completed"
+    _finish(svc, shard_id, evaluator, final_status, errors)
+    progress.publish(
+        "shard",
+        state=final_status,
+        shard_id=shard_id,
+        provider=shard.provider,
+        region=region,
+        resources_scanned=evaluator.scanned,
+        violations_found=evaluator.violations,
+        errors=errors,
+    )
+    return {**summary, "status": final_status, "resources_scanned": evaluator.scanned}
+
+
+def _stop_reason(progress: ScanProgress, deadline: datetime | None) -> str | None:
+    if progress.cancel_requested():
+        return "cancelled"
+    if deadline and utcnow() >= deadline:
+        return "timed_out"
+    return None
+
+
+def _shard_values(shard_id: int, evaluator: ShardEvaluator) -> dict:
+    return {
+        "id": shard_id,
+        "resources_discovered": evaluator.discovered,
+        "resources_scanned": evaluator.scanned,
+        "violations_found": evaluator.violations,
+        "policy_stats": evaluator.stats,
+    }
+
+
+def _finish(svc: Services, shard_id: int, evaluator: ShardEvaluator, status: str, errors: list[dict]) -> None:
+    values = _shard_values(shard_id, evaluator)
+    values.pop("id")
+    with svc.db.session() as session:
+        session.execute(
+            update(ScanShard)
+            .where(ScanShard.id == shard_id)
+            .values(**values, status=status, errors=errors, completed_at=utcnow())
+        )
+
+
+def record_crash(svc: Services, shard_id: int, exc: BaseException) -> dict:
+    """A shard that died of an unexpected error: mark it failed with the error's type, so the scan
+    finishes and shows it, instead of the chord never completing."""
+    error = {
+        "code": type(exc).__name__,
+        "message": str(exc)[:500] or type(exc).__name__,
+        "resource_type": None,
+        "region": None,
+    }
+    with svc.db.session() as session:
+        shard = session.get(ScanShard, shard_id, with_for_update=True)
+        if shard is None:
+            return {"shard_id": shard_id, "status": "missing"}
+        if shard.status not in FINISHED:
+            shard.status, shard.completed_at = "failed", utcnow()
+            shard.errors = shard.errors + [{**error, "region": shard.region}]
+        return {"shard_id": shard_id, "scan_id": shard.scan_id, "status": shard.status}
+
+
+def shard_summaries(svc: Services, scan_id: str) -> list[dict]:
+    with svc.db.session() as session:
+        rows = session.execute(
+            select(ScanShard.id, ScanShard.status, ScanShard.region, ScanShard.provider).where(
+                ScanShard.scan_id == scan_id
+            )
+        ).all()
+    return [row._asdict() for row in rows]

@@ -1,0 +1,124 @@
+"""Request schemas of the Scans API (marshmallow), shared by the API, schedules and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from shared.durations import parse_duration
+from shared.policies import PROVIDERS
+
+SCAN_TYPES = ("full", "policy_specific", "resource_specific")
+STATUSES = ("pending", "running", "completed", "failed", "cancelled", "timed_out")
+TERMINAL_STATUSES = ("completed", "failed", "cancelled", "timed_out")
+CHANNELS = ("email", "slack", "webhook")
+MAX_TIMEOUT_SECONDS = 24 * 3600
+
+
+class Closed(Schema):
+    """Unknown fields are errors: a typo must not be silently ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def _non_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+class ScopeSchema(Closed):
+    include_policies = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    include_resources = fields.List(fields.String(validate=validate.Length(min=1, max=2048)), load_default=list)
+    exclude_resources = fields.List(fields.String(validate=validate.Length(min=1, max=2048)), load_default=list)
+
+
+class ExecutionSchema(Closed):
+    immediate = fields.Boolean(load_default=True)
+    parallel_execution = fields.Boolean(load_default=True)
+    timeout = fields.String(load_default=None, allow_none=True)
+
+    @validates("immediate")
+    def _immediate(self, value: bool, **kwargs) -> None:
+        if value is False:
+            raise ValidationError("Only immediate execution is supported; use a schedule for later scans.")
+
+    @validates("timeout")
+    def _timeout(self, value: str | None, **kwargs) -> None:
+        if value is None:
+            return
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if not 60 <= seconds <= MAX_TIMEOUT_SECONDS:
+            raise ValidationError("Timeout must be between 1m and 24h.")
+
+
+class NotificationsSchema(Closed):
+    on_completion = fields.Boolean(load_default=False)
+    on_failure = fields.Boolean(load_default=False)
+    channels = fields.List(fields.String(validate=validate.OneOf(CHANNELS)), load_default=list)
+
+
+class ScanRequestSchema(Closed):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _non_blank])
+    scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
+    environment = fields.String(required=True, validate=[validate.Length(min=1, max=64), _non_blank])
+    cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), required=True)
+    frameworks = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list)
+    scope = fields.Nested(ScopeSchema, load_default=lambda: ScopeSchema().load({}))
+    execution = fields.Nested(ExecutionSchema, load_default=lambda: ExecutionSchema().load({}))
+    notifications = fields.Nested(NotificationsSchema, load_default=lambda: NotificationsSchema().load({}))
+
+    @validates("cloud_providers")
+    def _providers(self, value: list[str], **kwargs) -> None:
+        if not value:
+            raise ValidationError("At least one cloud provider must be specified")
+        if len(set(value)) != len(value):
+            raise ValidationError("Each cloud provider may be listed once")
+
+    @validates_schema
+    def _type_needs_scope(self, data: dict, **kwargs) -> None:
+        scope = data.get("scope") or {}
+        if data.get("scan_type") == "policy_specific" and not scope.get("include_policies"):
+            raise ValidationError("A policy_specific scan needs at least one policy", "scope.include_policies")
+        if data.get("scan_type") == "resource_specific" and not scope.get("include_resources"):
+            raise ValidationError("A resource_specific scan needs at least one resource", "scope.include_resources")
+
+
+class ScanListQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    environment = fields.String(validate=validate.Length(min=1, max=64))
+    scan_type = fields.String(validate=validate.OneOf(SCAN_TYPES))
+    created_after = fields.AwareDateTime(default_timezone=None)
+    created_before = fields.AwareDateTime(default_timezone=None)
+
+
+def error_details(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """marshmallow's nested messages as the envelope's `details`: one entry per bad field."""
+    details: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                details += error_details(value, prefix)
+                continue
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            details += error_details(value, name)
+    elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
+        details.append({"field": prefix or "body", "message": " ".join(messages)})
+    elif isinstance(messages, list):
+        for item in messages:
+            details += error_details(item, prefix)
+    else:
+        details.append({"field": prefix or "body", "message": str(messages)})
+    return details

@@ -1,0 +1,200 @@
+"""Test fixtures: real PostgreSQL (own database), real Redis (own db number), a real Celery worker
+and a real moto server. Tests isolate by tenant: each gets a fresh one from the factories."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+from celery.contrib.testing.worker import start_worker
+from moto.server import ThreadedMotoServer
+from redis import Redis
+from sqlalchemy import create_engine
+
+from shared.apikeys import create_key
+from shared.crypto import CredentialVault
+from shared.migrations import upgrade
+from shared.settings import Settings
+from shared.tenants import create_tenant
+
+TEST_DATABASE_URL = os.environ.get(
+    "POLICYCORTEX_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/policycortex_test"
+)
+TEST_REDIS_URL = os.environ.get("POLICYCORTEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TERMINAL = ("completed", "failed", "cancelled", "timed_out")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        secret_keys=(CredentialVault.generate_key(),),
+        shard_soft_time_limit=120,
+        shard_time_limit=150,
+        page_size=5,  # small pages, so tests exercise paging and between-page checks
+    )
+
+
+@pytest.fixture(scope="session")
+def database(settings):
+    """A fresh schema per test session, built by the real migrations."""
+    from shared.db import ensure_database
+
+    ensure_database(settings.database_url)
+    engine = create_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    upgrade(settings.database_url)
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings) -> Redis:
+    client = Redis.from_url(settings.redis_url)
+    client.flushdb()
+    return client
+
+
+@pytest.fixture(scope="session")
+def celery_app(settings, database, redis_client):
+    from workers.celery_app import create_celery
+
+    return create_celery(settings)
+
+
+@pytest.fixture(scope="session")
+def svc(celery_app):
+    return celery_app.services
+
+
+@pytest.fixture(scope="session")
+def worker(celery_app):
+    """A real worker consuming every queue from the real Redis, in threads of this process."""
+    with start_worker(
+        celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def app(settings, celery_app):
+    from api import create_app
+
+    return create_app(settings, celery=celery_app)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture()
+def moto(moto_server):
+    """The moto server, emptied for this test."""
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    return moto_server
+
+
+@dataclass
+class TenantHandle:
+    id: str
+    name: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture()
+def make_tenant(svc, request):
+    counter = iter(range(1_000_000))
+
+    def factory(*, max_concurrent: int = 10, max_queued: int = 50, scopes=("read", "write")) -> TenantHandle:
+        name = f"{request.node.name[:60]}-{next(counter)}-{time.monotonic_ns()}"
+        with svc.db.session() as session:
+            tenant = create_tenant(session, svc.settings, name, max_concurrent=max_concurrent, max_queued=max_queued)
+            _, key = create_key(session, tenant, scopes=scopes)
+        return TenantHandle(tenant.id, name, key)
+
+    return factory
+
+
+@pytest.fixture()
+def tenant(make_tenant) -> TenantHandle:
+    return make_tenant()
+
+
+@pytest.fixture()
+def make_account(client):
+    def factory(
+        tenant: TenantHandle,
+        *,
+        endpoint_url: str | None = None,
+        provider: str = "aws",
+        environment: str = "production",
+        regions=("us-east-1", "eu-west-1"),
+        name: str | None = None,
+        credentials: dict | None = None,
+    ) -> dict:
+        from shared.estates import DEMO_CREDENTIALS
+
+        body = {
+            "provider": provider,
+            "name": name or f"{provider}-{environment}-{time.monotonic_ns()}",
+            "environment": environment,
+            "regions": list(regions),
+            "credentials": DEMO_CREDENTIALS if credentials is None else credentials,
+            "endpoint_url": endpoint_url,
+        }
+        response = client.post("/v1/accounts", json=body, headers=tenant.headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return factory
+
+
+def scan_body(**overrides) -> dict:
+    body = {
+        "name": "Production Full Compliance Scan",
+        "scan_type": "full",
+        "environment": "production",
+        "cloud_providers": ["aws"],
+        "frameworks": ["soc2"],
+    }
+    body.update(overrides)
+    return body
+
+
+def wait_for_scan(client, tenant: TenantHandle, scan_id: str, *, timeout: float = 90, statuses=TERMINAL) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        scan = client.get(f"/v1/scans/{scan_id}", headers=tenant.headers).get_json()
+        if scan["status"] in statuses:
+            return scan
+        if time.monotonic() > deadline:
+            raise AssertionError(f"scan {scan_id} still {scan['status']} after {timeout}s: {scan}")
+        time.sleep(0.1)

@@ -1,0 +1,1 @@
+"""Celery app and tasks: plan, shard, finalize (and the workloads that follow)."""
