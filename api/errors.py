@@ -32,14 +32,14 @@ def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def envelope(status: int, error: str, code: str, description: str, *, details=None, headers=None, **extra):
+def envelope(http_status: int, error: str, code: str, description: str, *, details=None, headers=None, **extra):
     body = {"error": error, "error_description": description, "error_code": code}
     if details is not None:
         body["details"] = details
     body.update(extra)
     body["timestamp"] = timestamp()
     response = jsonify(body)
-    response.status_code = status
+    response.status_code = http_status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -141,7 +141,6 @@ class ScanShard(Base):
     resource_types: Mapped[list]
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    resources_discovered: Mapped[int] = mapped_column(Integer, default=0)
     resources_scanned: Mapped[int] = mapped_column(Integer, default=0)
     violations_found: Mapped[int] = mapped_column(Integer, default=0)
     # {policy_id: [evaluated, failed]}: the raw material of every score.

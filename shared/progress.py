@@ -24,6 +24,30 @@ def _iso_now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def parse_snapshot(raw: dict) -> dict[str, Any]:
+    """The counters hash (as HGETALL returns it) as numbers, zero where absent."""
+    number = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+    return {
+        "scanned": number.get("scanned", 0),
+        "shards_done": number.get("shards_done", 0),
+        "violations": {s: number.get(s, 0) for s in SEVERITY_FIELDS},
+    }
+
+
+def estimate_total(scanned: int, estimated: int | None, shards_done: int, shards_total: int) -> int:
+    """Resources a scan will cover: what its shards scanned so far, extrapolated over the shards
+    not yet done, or the history-based estimate, whichever is larger."""
+    extrapolated = round(scanned * shards_total / shards_done) if 0 < shards_done < shards_total else scanned
+    return max(scanned, estimated or 0, extrapolated)
+
+
+def running_percentage(scanned: int, total: int, shards_done: int, shards_total: int) -> float:
+    """Monotonic while the scan runs (both measures only grow), and never 100 before the end."""
+    by_resources = scanned / total if total else 0.0
+    by_shards = shards_done / shards_total if shards_total else 0.0
+    return min(99.9, round(100 * max(by_resources, by_shards), 1))
+
+
 class ScanProgress:
     """Counters and events of one scan."""
 
@@ -33,29 +57,23 @@ class ScanProgress:
         self.key = f"pc:scan:{scan_id}:progress"
         self.cancel_key = f"pc:scan:{scan_id}:cancel"
 
-    def add(self, *, discovered: int = 0, scanned: int = 0, violations: dict[str, int] | None = None) -> dict:
+    def add(self, *, scanned: int = 0, violations: dict[str, int] | None = None, shards_done: int = 0) -> dict:
         """Bump the counters in one round trip and return the new totals."""
         pipe = self.redis.pipeline()
-        pipe.hincrby(self.key, "discovered", discovered)
         pipe.hincrby(self.key, "scanned", scanned)
+        pipe.hincrby(self.key, "shards_done", shards_done)
         for severity in SEVERITY_FIELDS:
             pipe.hincrby(self.key, severity, (violations or {}).get(severity, 0))
         pipe.expire(self.key, TTL_SECONDS)
         values = pipe.execute()
         return {
-            "discovered": values[0],
-            "scanned": values[1],
+            "scanned": values[0],
+            "shards_done": values[1],
             "violations": dict(zip(SEVERITY_FIELDS, values[2:6], strict=True)),
         }
 
     def snapshot(self) -> dict[str, Any]:
-        raw = self.redis.hgetall(self.key)
-        number = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
-        return {
-            "discovered": number.get("discovered", 0),
-            "scanned": number.get("scanned", 0),
-            "violations": {s: number.get(s, 0) for s in SEVERITY_FIELDS},
-        }
+        return parse_snapshot(self.redis.hgetall(self.key))
 
     def publish(self, event_type: str, **payload: Any) -> None:
         event = {"type": event_type, "scan_id": self.scan_id, "timestamp": _iso_now(), **payload}

@@ -11,7 +11,7 @@ from shared.catalog import Catalog
 from shared.context import Services
 from shared.durations import format_duration, format_effort
 from shared.models import Scan, ScanShard, Violation, utcnow
-from shared.progress import ScanProgress
+from shared.progress import ScanProgress, estimate_total
 from shared.scans.service import promote_pending
 
 SEVERITY_WEIGHTS = {"critical": 4, "high": 3, "medium": 2, "low": 1}
@@ -136,7 +136,12 @@ def finalize_scan(svc: Services, scan_id: str) -> Scan | None:
             scan.completed_at = now
         scan.previous_scan_id = previous.id if previous else None
         scan.resources_scanned = sum(s.resources_scanned for s in shards)
-        scan.total_resources = max(sum(s.resources_discovered for s in shards), scan.resources_scanned)
+        listed = sum(1 for s in shards if s.status in ("completed", "partial"))
+        scan.total_resources = (
+            scan.resources_scanned
+            if status == "completed"
+            else estimate_total(scan.resources_scanned, scan.estimated_resources, listed, len(shards))
+        )
         scan.compliance_score = score
         scan.total_violations = total
         scan.results = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.durations import format_duration, format_estimate
 from shared.models import Scan, utcnow
-from shared.progress import SEVERITY_FIELDS, ScanProgress
+from shared.progress import SEVERITY_FIELDS, ScanProgress, estimate_total, parse_snapshot, running_percentage
 from shared.scans.schemas import TERMINAL_STATUSES
 
 
@@ -27,25 +27,21 @@ class LiveCounts:
     """Resources and violations of a scan: from Redis while it runs, from PostgreSQL after."""
 
     def __init__(self, scan: Scan, snapshot: dict | None):
-        finished = scan.results is not None
-        if finished:
+        if scan.results is not None:
             breakdown = scan.results["violation_breakdown"]
-            self.discovered, self.scanned = scan.total_resources, scan.resources_scanned
+            self.scanned, self.total = scan.resources_scanned, scan.total_resources
             self.violations = {s: breakdown.get(s, 0) for s in SEVERITY_FIELDS}
-        else:
-            snapshot = snapshot or {"discovered": 0, "scanned": 0, "violations": dict.fromkeys(SEVERITY_FIELDS, 0)}
-            self.discovered, self.scanned = snapshot["discovered"], snapshot["scanned"]
-            self.violations = snapshot["violations"]
-        estimate = 0 if finished else (scan.estimated_resources or 0)
-        self.total = max(self.discovered, self.scanned, estimate)
-        if scan.status == "completed":
-            self.percentage = 100
-        elif self.total:
-            # A running scan never shows 100 before it has finished.
-            value = round(100 * self.scanned / self.total, 1)
-            self.percentage = min(value, 99.9) if scan.status == "running" else value
-        else:
-            self.percentage = 0
+            if scan.status == "completed":
+                self.percentage = 100
+            else:
+                self.percentage = round(100 * self.scanned / self.total, 1) if self.total else 0
+            return
+        snapshot = snapshot or parse_snapshot({})
+        self.scanned, self.violations = snapshot["scanned"], snapshot["violations"]
+        self.total = estimate_total(
+            snapshot["scanned"], scan.estimated_resources, snapshot["shards_done"], scan.shards_total
+        )
+        self.percentage = running_percentage(self.scanned, self.total, snapshot["shards_done"], scan.shards_total)
 
     @property
     def total_violations(self) -> int:
@@ -53,20 +49,14 @@ class LiveCounts:
 
 
 def live_counts(redis, scans: list[Scan]) -> dict[str, LiveCounts]:
-    """Counts for several scans with one Redis round trip for those still running."""
-    running = [s for s in scans if s.results is None and s.status in ("running", "cancelled")]
+    """Counts for several scans with one Redis round trip for those not finalized yet."""
+    live = [s for s in scans if s.results is None and s.status in ("running", "cancelled")]
     snapshots: dict[str, dict] = {}
-    if running:
+    if live:
         pipe = redis.pipeline()
-        for scan in running:
+        for scan in live:
             pipe.hgetall(ScanProgress(redis, scan.id).key)
-        for scan, raw in zip(running, pipe.execute(), strict=True):
-            numbers = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
-            snapshots[scan.id] = {
-                "discovered": numbers.get("discovered", 0),
-                "scanned": numbers.get("scanned", 0),
-                "violations": {s: numbers.get(s, 0) for s in SEVERITY_FIELDS},
-            }
+        snapshots = {scan.id: parse_snapshot(raw) for scan, raw in zip(live, pipe.execute(), strict=True)}
     return {scan.id: LiveCounts(scan, snapshots.get(scan.id)) for scan in scans}
 
 

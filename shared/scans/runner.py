@@ -41,11 +41,10 @@ class ShardEvaluator:
         self.scope = scope
         self.scan_id, self.shard_id, self.account_id = scan_id, shard_id, account_id
         self.stats: dict[str, list[int]] = {}
-        self.discovered = self.scanned = self.violations = 0
+        self.scanned = self.violations = 0
 
     def evaluate(self, page: list[CollectedResource]) -> tuple[list[CollectedResource], list[dict], dict[str, int]]:
         """In-scope resources, violation rows and violations by severity for one page."""
-        self.discovered += len(page)
         in_scope = [resource for resource in page if self.scope.admits(resource)]
         rows: list[dict] = []
         by_severity: dict[str, int] = defaultdict(int)
@@ -166,7 +165,7 @@ def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]
             # A (re)start: counters restart from zero, the unique keys absorb rewritten rows.
             shard.status, shard.started_at = "running", now
             shard.attempts += 1
-            shard.resources_discovered = shard.resources_scanned = shard.violations_found = 0
+            shard.resources_scanned = shard.violations_found = 0
             shard.policy_stats = {}
             return None, summary
         return shard.status, summary
@@ -210,7 +209,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
                 _write_page(
                     svc, tenant_id, account, shard.scan_id, in_scope, violations, _shard_values(shard_id, evaluator)
                 )
-                totals = progress.add(discovered=len(page), scanned=len(in_scope), violations=by_severity)
+                totals = progress.add(scanned=len(in_scope), violations=by_severity)
                 progress.publish("progress", shard_id=shard_id, **totals)
         except CollectionError as exc:
             failed_types += 1
@@ -224,6 +223,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         else:
             final_status = "partial" if errors else "completed"
     _finish(svc, shard_id, evaluator, final_status, errors)
+    progress.add(shards_done=1)
     progress.publish(
         "shard",
         state=final_status,
@@ -248,7 +248,6 @@ def _stop_reason(progress: ScanProgress, deadline: datetime | None) -> str | Non
 def _shard_values(shard_id: int, evaluator: ShardEvaluator) -> dict:
     return {
         "id": shard_id,
-        "resources_discovered": evaluator.discovered,
         "resources_scanned": evaluator.scanned,
         "violations_found": evaluator.violations,
         "policy_stats": evaluator.stats,

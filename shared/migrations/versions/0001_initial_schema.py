@@ -124,7 +124,6 @@ def upgrade() -> None:
     sa.Column('resource_types', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('resources_discovered', sa.Integer(), nullable=False),
     sa.Column('resources_scanned', sa.Integer(), nullable=False),
     sa.Column('violations_found', sa.Integer(), nullable=False),
     sa.Column('policy_stats', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
