@@ -22,7 +22,12 @@ def services(task) -> Services:
 def scan_plan(self, scan_id: str) -> dict:
     """Expand the scan into shards and launch them as a flat chord (a chain when sequential)."""
     svc = services(self)
-    plan = plan_scan(svc, scan_id)
+    try:
+        plan = plan_scan(svc, scan_id)
+    except Exception as exc:  # a scan that cannot be planned must end, not stay running
+        log.exception("scan %s could not be planned", scan_id)
+        finalize_scan(svc, scan_id, failure=f"Planning failed: {type(exc).__name__}")
+        return {"scan_id": scan_id, "shards": 0, "failed": True}
     if plan is None or not plan.shard_ids:
         finalize_scan(svc, scan_id)
         return {"scan_id": scan_id, "shards": 0}

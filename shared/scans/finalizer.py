@@ -85,9 +85,11 @@ def _diff(session, scan_id: str, previous_id: str | None) -> tuple[int, int]:
     return new, resolved
 
 
-def _final_status(scan: Scan, shards: list[ScanShard], now: datetime) -> tuple[str, str | None]:
+def _final_status(scan: Scan, shards: list[ScanShard], now: datetime, failure: str | None) -> tuple[str, str | None]:
     if scan.status == "cancelled":
         return "cancelled", scan.status_reason
+    if failure:
+        return "failed", failure
     errors = sum(1 for s in shards if s.status in ("failed", "partial"))
     if any(s.status == "timed_out" for s in shards) or (scan.deadline_at and now > scan.deadline_at):
         return "timed_out", f"Stopped after execution.timeout of {scan.execution.get('timeout')}; partial results kept"
@@ -99,8 +101,9 @@ def _final_status(scan: Scan, shards: list[ScanShard], now: datetime) -> tuple[s
     return "completed", None
 
 
-def finalize_scan(svc: Services, scan_id: str) -> Scan | None:
-    """Derive the scan's results and final status; idempotent (a second call changes nothing)."""
+def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) -> Scan | None:
+    """Derive the scan's results and final status; idempotent (a second call changes nothing).
+    `failure` ends a scan that could not run (e.g. its planning failed) as failed, with that reason."""
     catalog = Catalog.builtin()
     with svc.db.session() as session:
         scan = session.get(Scan, scan_id, with_for_update=True)
@@ -128,7 +131,7 @@ def finalize_scan(svc: Services, scan_id: str) -> Scan | None:
             ).where(Violation.scan_id == scan_id)
         ).one()
         now = utcnow()
-        status, reason = _final_status(scan, shards, now)
+        status, reason = _final_status(scan, shards, now, failure)
         total = sum(breakdown.values())
         score = compliance_score(stats, severities)
         scan.status, scan.status_reason = status, reason

@@ -243,3 +243,15 @@ def wait_until_finalized(svc, scan_id: str, timeout: float = 30) -> Scan:
                 return scan
         time.sleep(0.1)
     raise AssertionError(f"scan {scan_id} was not finalized")
+
+
+def test_a_scan_that_cannot_be_planned_fails_with_a_reason(client, worker, svc, tenant, make_account):
+    from shared.models import CloudAccount
+
+    account = make_account(tenant, endpoint_url="http://127.0.0.1:9", regions=())
+    with svc.db.session() as session:
+        # Credentials encrypted under a key this service no longer has: the region listing cannot start.
+        session.get(CloudAccount, account["id"]).credentials_encrypted = b"gAAAAA-not-decryptable"
+    scan = wait_for_scan(client, tenant, client.post("/v1/scans", json=scan_body(), headers=tenant.headers).json["id"])
+    assert scan["status"] == "failed"
+    assert scan["status_reason"] == "Planning failed: CredentialsError"

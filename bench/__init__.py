@@ -1,0 +1,1 @@
+"""Benchmarks: programs that print figures and ratios measured in one run (`make bench`)."""
