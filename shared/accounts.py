@@ -17,7 +17,7 @@ from shared.scans.render import iso
 # Which credential fields each provider accepts; anything else is rejected, not stored.
 CREDENTIAL_FIELDS = {
     "aws": {"access_key_id", "secret_access_key", "session_token", "role_arn", "external_id"},
-    "azure": {"tenant_id", "client_id", "client_secret", "subscription_id"},
+    "azure": {"tenant_id", "client_id", "client_secret", "subscription_id", "access_token"},
     "gcp": {"service_account_json", "project_id"},
     "hybrid": set(),
 }
