@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, scans
+    from api import accounts, resources, scans
     from api.auth import register_auth
     from api.errors import register_error_handlers
     from workers.celery_app import create_celery
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     register_auth(app)
     app.register_blueprint(scans.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(resources.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import json_body, load, pagination, services, tenant_id
-from shared import accounts
+from shared import accounts, inventory
 
 bp = Blueprint("accounts", __name__, url_prefix="/v1/accounts")
 
@@ -37,3 +37,17 @@ def get_account(account_id: str):
 def delete_account(account_id: str):
     accounts.delete_account(services(), tenant_id(), account_id)
     return "", 204
+
+
+@bp.post("/<account_id>/verify")
+def verify_account(account_id: str):
+    return accounts.verify_account(services(), tenant_id(), account_id)
+
+
+@bp.post("/<account_id>/inventory")
+def push_inventory(account_id: str):
+    request.max_content_length = services().settings.max_upload_length  # inventories are large
+    resources, mode = inventory.parse_upload(request.content_type, request.get_data())
+    if request.args.get("mode") in ("replace", "merge"):
+        mode = request.args["mode"]
+    return inventory.push_inventory(services(), tenant_id(), account_id, resources, mode), 202

@@ -23,6 +23,9 @@ CREDENTIAL_FIELDS = {
 }
 
 
+COLLECTIONS = ("api", "inventory")
+
+
 class AccountRequestSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -33,6 +36,7 @@ class AccountRequestSchema(Schema):
     regions = fields.List(fields.String(validate=validate.Regexp(r"^[a-z0-9-]{2,40}$")), load_default=list)
     credentials = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
     endpoint_url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
+    collection = fields.String(load_default=None, validate=validate.OneOf(COLLECTIONS))
 
     @validates_schema
     def _credentials(self, data: dict, **kwargs) -> None:
@@ -43,6 +47,8 @@ class AccountRequestSchema(Schema):
             raise ValidationError(
                 f"Unknown credential field(s) for {data.get('provider')}: {', '.join(unknown)}", "credentials"
             )
+        if data.get("provider") == "hybrid" and data.get("collection") == "api":
+            raise ValidationError("Hybrid accounts are evaluated from pushed inventories", "collection")
         if data.get("provider") == "aws" and bool(credentials.get("access_key_id")) != bool(
             credentials.get("secret_access_key")
         ):
@@ -67,6 +73,8 @@ def render(account: CloudAccount) -> dict[str, Any]:
         "environment": account.environment,
         "regions": account.regions,
         "endpoint_url": account.endpoint_url,
+        "collection": account.collection,
+        "inventory_pushed_at": iso(account.inventory_pushed_at),
         "has_credentials": account.credentials_encrypted is not None,
         "created_at": iso(account.created_at),
     }
@@ -81,6 +89,7 @@ def create_account(svc: Services, tenant_id: str, data: dict) -> CloudAccount:
         environment=data["environment"],
         regions=data["regions"],
         endpoint_url=data["endpoint_url"],
+        collection=data["collection"] or ("inventory" if data["provider"] == "hybrid" else "api"),
         credentials_encrypted=svc.vault.encrypt(credentials) if credentials else None,
     )
     try:
@@ -116,6 +125,19 @@ def list_accounts(session, tenant_id: str, query: dict) -> tuple[list[CloudAccou
         .offset(query["offset"])
     ).all()
     return list(rows), total
+
+
+def verify_account(svc: Services, tenant_id: str, account_id: str) -> dict[str, Any]:
+    """Check the account's credentials and the permissions a scan needs, saying what is missing."""
+    from shared.collectors import CollectionError, collector_for
+
+    with svc.db.session() as session:
+        account = get_account(session, tenant_id, account_id)
+    try:
+        checks = collector_for(account, svc).verify()
+    except CollectionError as exc:
+        checks = [{"check": "credentials", "ok": False, "message": f"{exc.code}: {exc.message}"}]
+    return {"account_id": account.id, "verified": all(c["ok"] for c in checks), "checks": checks}
 
 
 def delete_account(svc: Services, tenant_id: str, account_id: str) -> None:

@@ -77,6 +77,9 @@ class Catalog:
             if unknown:
                 raise SelectionError("scope.include_policies", f"Unknown policy id(s): {', '.join(unknown)}")
             candidates &= wanted
+        if "hybrid" in providers:
+            # Pushed inventories hold resources of any provider, evaluated by that provider's policies.
+            providers |= {policy.provider for policy in self.policies.values()}
         selected = [self.policies[pid] for pid in sorted(candidates) if self.policies[pid].provider in providers]
         if not selected:
             where = "scope.include_policies" if include else "frameworks" if frameworks else "cloud_providers"

@@ -83,6 +83,9 @@ class CloudAccount(Base):
     regions: Mapped[list] = mapped_column(default=list)
     credentials_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     endpoint_url: Mapped[str | None] = mapped_column(String(500))
+    # "api": listed through the provider's API; "inventory": evaluated from pushed uploads.
+    collection: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
+    inventory_pushed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
 
@@ -157,6 +160,7 @@ class Resource(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "resource_uid", name="uq_resources_account_uid"),
         Index("ix_resources_tenant_type", "tenant_id", "resource_type"),
+        Index("ix_resources_account_type", "account_id", "resource_type"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

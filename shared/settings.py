@@ -56,6 +56,7 @@ class Settings:
     default_max_concurrent: int = 10
     default_max_queued: int = 50
     max_content_length: int = 1_048_576
+    max_upload_length: int = 64 * 1_048_576
     shard_soft_time_limit: int = 1_500
     shard_time_limit: int = 1_800
     max_shard_attempts: int = 3
@@ -77,6 +78,7 @@ class Settings:
             default_max_concurrent=_int(env, "MAX_CONCURRENT_SCANS", base.default_max_concurrent, minimum=1),
             default_max_queued=_int(env, "MAX_QUEUED_SCANS", base.default_max_queued),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", base.max_content_length, minimum=1024),
+            max_upload_length=_int(env, "MAX_UPLOAD_LENGTH", base.max_upload_length, minimum=1024),
             shard_soft_time_limit=_int(env, "SHARD_SOFT_TIME_LIMIT", base.shard_soft_time_limit, minimum=1),
             shard_time_limit=_int(env, "SHARD_TIME_LIMIT", base.shard_time_limit, minimum=2),
             max_shard_attempts=_int(env, "MAX_SHARD_ATTEMPTS", base.max_shard_attempts, minimum=1),

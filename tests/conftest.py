@@ -22,10 +22,6 @@ from shared.migrations import upgrade
 from shared.settings import Settings
 from shared.tenants import create_tenant
 
-TEST_DATABASE_URL = os.environ.get(
-    "POLICYCORTEX_TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/policycortex_test"
-)
-TEST_REDIS_URL = os.environ.get("POLICYCORTEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TERMINAL = ("completed", "failed", "cancelled", "timed_out")
 
 
@@ -36,10 +32,28 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def test_slot():
+    """A Redis database number (8-15) of our own, so test sessions running side by side (several
+    developers, CI) never share a broker, a result backend or a database."""
+    admin = Redis.from_url("redis://127.0.0.1:6379/0")
+    for number in range(15, 7, -1):
+        key = f"pc:test-slot:{number}"
+        if admin.set(key, os.getpid(), nx=True, ex=6 * 3600):
+            yield number
+            admin.delete(key)
+            return
+    pytest.fail("all Redis test databases 8-15 are taken by other test sessions")
+
+
+@pytest.fixture(scope="session")
+def settings(test_slot) -> Settings:
+    database_url = os.environ.get(
+        "POLICYCORTEX_TEST_DATABASE_URL", f"postgresql+psycopg2://postgres@127.0.0.1:5432/policycortex_test_{test_slot}"
+    )
+    redis_url = os.environ.get("POLICYCORTEX_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{test_slot}")
     return Settings(
-        database_url=TEST_DATABASE_URL,
-        redis_url=TEST_REDIS_URL,
+        database_url=database_url,
+        redis_url=redis_url,
         secret_keys=(CredentialVault.generate_key(),),
         shard_soft_time_limit=120,
         shard_time_limit=150,

@@ -25,6 +25,10 @@ class CollectedResource:
     volatile: tuple[str, ...] = field(default=(), repr=False)
 
     @property
+    def provider(self) -> str:
+        return self.resource_type.split(".", 1)[0]
+
+    @property
     def config_hash(self) -> str:
         """Stable over fields that change without a configuration change (timestamps, states)."""
         stable = {k: v for k, v in self.document.items() if k not in self.volatile}
@@ -76,6 +80,7 @@ class Collector(Protocol):
 # Every resource type of every provider, by canonical name such as `aws.s3.bucket`.
 resource_types: Registry[type] = Registry("resource type")
 # Collector factories by provider: factory(account, credentials, settings) -> Collector.
+# Each also offers verify() -> [{check, ok, message}] for POST /v1/accounts/<id>/verify.
 collectors: Registry[Any] = Registry("collector")
 
 
@@ -96,8 +101,15 @@ def uid_prefix(resource_type: str) -> str | None:
     return spec.uid_prefix() if hasattr(spec, "uid_prefix") else None
 
 
-def collector_for(provider: str, account, credentials: dict, settings) -> Collector:
+def collector_for(account, svc) -> Collector:
+    """The collector for an account: its provider's API, or its pushed inventory when the account
+    is collected from uploads (every hybrid account, and offline snapshots of cloud accounts)."""
+    if account.collection == "inventory":
+        from shared.collectors.inventory import InventoryCollector
+
+        return InventoryCollector(account, svc.db)
     load_providers()
-    if provider not in collectors:
-        raise CollectionError("ProviderNotSupported", f"no collector for provider '{provider}'")
-    return collectors.get(provider)(account, credentials, settings)
+    if account.provider not in collectors:
+        raise CollectionError("ProviderNotSupported", f"no collector for provider '{account.provider}'")
+    credentials = svc.vault.decrypt(account.credentials_encrypted)
+    return collectors.get(account.provider)(account, credentials, svc.settings)

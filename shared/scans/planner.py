@@ -33,8 +33,8 @@ def _types_by_provider(policy_ids: list[str], scope: ResourceScope) -> dict[str,
     return {provider: sorted(names) for provider, names in types.items()}
 
 
-def _account_shards(svc: Services, scan_id: str, account: CloudAccount, types: list[str]) -> list[dict]:
-    base = {
+def _shard_base(scan_id: str, account: CloudAccount) -> dict:
+    return {
         "scan_id": scan_id,
         "account_id": account.id,
         "provider": account.provider,
@@ -42,6 +42,10 @@ def _account_shards(svc: Services, scan_id: str, account: CloudAccount, types: l
         "errors": [],
         "policy_stats": {},
     }
+
+
+def _account_shards(svc: Services, scan_id: str, account: CloudAccount, types: list[str]) -> list[dict]:
+    base = _shard_base(scan_id, account)
     global_types = [t for t in types if is_global(t)]
     regional_types = [t for t in types if not is_global(t)]
     shards = []
@@ -49,10 +53,7 @@ def _account_shards(svc: Services, scan_id: str, account: CloudAccount, types: l
         shards.append({**base, "region": GLOBAL_REGION, "resource_types": global_types})
     if regional_types:
         try:
-            collector = collector_for(
-                account.provider, account, svc.vault.decrypt(account.credentials_encrypted), svc.settings
-            )
-            regions = collector.regions()
+            regions = collector_for(account, svc).regions()
         except CollectionError as exc:
             # Visible as a failed shard: a region list we could not read is not "no resources".
             exc.region = exc.region or "*"
@@ -83,7 +84,12 @@ def plan_scan(svc: Services, scan_id: str) -> Plan | None:
         ).all()
     rows = []
     for account in accounts:
-        if types.get(account.provider):
+        if account.collection == "inventory":
+            # An uploaded inventory may hold any provider's resources: one shard reads them all.
+            pushed_types = sorted(set().union(*types.values())) if types else []
+            if pushed_types:
+                rows.append({**_shard_base(scan_id, account), "region": GLOBAL_REGION, "resource_types": pushed_types})
+        elif types.get(account.provider):
             rows += _account_shards(svc, scan_id, account, types[account.provider])
     with svc.db.session() as session:
         if rows:

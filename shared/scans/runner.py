@@ -101,7 +101,7 @@ def _write_page(
                     {
                         "tenant_id": tenant_id,
                         "account_id": account.id,
-                        "provider": account.provider,
+                        "provider": r.provider,
                         "region": r.region,
                         "resource_type": r.resource_type,
                         "resource_uid": r.uid,
@@ -184,7 +184,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         tenant_id, deadline = scan.tenant_id, scan.deadline_at
         catalog = Catalog.builtin()
         policies = [catalog.policies[pid] for pid in scan.policy_ids if pid in catalog.policies]
-        policies = [p for p in policies if p.provider == shard.provider and p.resource_type in shard.resource_types]
+        policies = [p for p in policies if p.resource_type in shard.resource_types]
         scope = ResourceScope(scan.scope.get("include_resources", ()), scan.scope.get("exclude_resources", ()))
         resource_types, region, errors = list(shard.resource_types), shard.region, list(shard.errors)
     progress = ScanProgress(svc.redis, shard.scan_id)
@@ -192,9 +192,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
     evaluator = ShardEvaluator(policies, scope, scan_id=shard.scan_id, shard_id=shard_id, account_id=account.id)
     final_status = None
     try:
-        collector = collector_for(
-            account.provider, account, svc.vault.decrypt(account.credentials_encrypted), svc.settings
-        )
+        collector = collector_for(account, svc)
     except CollectionError as exc:
         errors.append({**exc.as_dict(), "region": region})
         resource_types = []

@@ -1,0 +1,28 @@
+"""/v1/resources: the inventory of every resource our scans and uploads have seen."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from api.context import load, pagination, services, tenant_id
+from shared import inventory
+
+bp = Blueprint("resources", __name__, url_prefix="/v1/resources")
+
+
+@bp.get("")
+def list_resources():
+    query = load(inventory.ResourceQuerySchema(), request.args.to_dict())
+    with services().db.session() as session:
+        rows, total = inventory.list_resources(session, tenant_id(), query)
+    return {
+        "resources": [inventory.render(row) for row in rows],
+        "pagination": pagination(total, query["limit"], query["offset"], len(rows)),
+    }
+
+
+@bp.get("/<resource_id>")
+def get_resource(resource_id: str):
+    with services().db.session() as session:
+        row, violations = inventory.get_resource(session, tenant_id(), resource_id)
+        return inventory.render_details(row, violations)

@@ -1,0 +1,332 @@
+"""The resource inventory: uploads of pushed resources (our JSON, `gcloud asset export` NDJSON,
+Azure Resource Graph JSON), and the inventory as callers browse it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from shared.accounts import get_account
+from shared.collectors import CollectedResource, jsonable, load_providers, resource_types
+from shared.collectors.inventory import short_id
+from shared.context import Services
+from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.models import Resource, Violation, utcnow
+from shared.policies import builtin_policies
+from shared.scans.render import iso
+from shared.scans.schemas import error_details
+
+MAX_RESOURCES = 100_000
+CHUNK = 1000
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")
+
+
+def _known_type(value: str) -> None:
+    load_providers()
+    if value not in resource_types:
+        raise ValidationError(f"Unknown resource type '{value}'")
+
+
+class PushedResourceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    type = fields.String(required=True, validate=_known_type)
+    id = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    uid = fields.String(load_default=None, validate=validate.Length(min=1, max=2048))
+    name = fields.String(load_default=None)
+    region = fields.String(load_default="global", validate=validate.Length(min=1, max=64))
+    document = fields.Dict(required=True)
+
+
+class PushSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    resources = fields.List(
+        fields.Nested(PushedResourceSchema), required=True, validate=validate.Length(max=MAX_RESOURCES)
+    )
+    mode = fields.String(load_default="replace", validate=validate.OneOf(("replace", "merge")))
+
+
+def native_types(provider: str) -> dict[str, str]:
+    """The provider's own type names (Resource Graph `type`, Cloud Asset `assetType`) -> ours."""
+    load_providers()
+    index = {}
+    for name, spec in resource_types.items():
+        native = getattr(spec, "native_type", None)
+        if spec.provider == provider and native:
+            index[native.lower() if provider == "azure" else native] = name
+    return index
+
+
+def _from_ours(data: dict) -> tuple[list[CollectedResource], str]:
+    try:
+        loaded = PushSchema().load(data)
+    except ValidationError as exc:
+        raise InvalidRequest("The inventory does not validate", details=error_details(exc.messages)) from None
+    resources = [
+        CollectedResource(
+            uid=item["uid"] or item["id"],
+            id=item["id"],
+            name=item["name"] or item["id"],
+            resource_type=item["type"],
+            region=item["region"],
+            document=jsonable(item["document"]),
+        )
+        for item in loaded["resources"]
+    ]
+    return resources, loaded["mode"]
+
+
+def _from_resource_graph(rows: list) -> list[CollectedResource]:
+    types = native_types("azure")
+    resources, problems = [], []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict) or not {"id", "type"} <= set(row):
+            problems.append({"field": f"data[{index}]", "message": "A Resource Graph row needs id and type"})
+            continue
+        canonical = types.get(str(row["type"]).lower())
+        if canonical is None:
+            continue  # types we have no policy for are not part of a compliance inventory
+        resources.append(
+            CollectedResource(
+                uid=row["id"],
+                id=row["id"],
+                name=row.get("name") or short_id(row["id"]),
+                resource_type=canonical,
+                region=row.get("location") or "global",
+                document=jsonable(row),
+            )
+        )
+    if problems:
+        raise InvalidRequest("The Resource Graph export does not validate", details=problems[:50])
+    return resources
+
+
+def _from_asset_export(lines: list[str]) -> list[CollectedResource]:
+    from shared.collectors.gcp import asset_document  # the same shaping as the live collector
+
+    types = native_types("gcp")
+    resources, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            asset = json.loads(line)
+        except ValueError:
+            problems.append({"field": f"line {number}", "message": "Not a JSON object"})
+            continue
+        if not isinstance(asset, dict) or "name" not in asset or "assetType" not in asset:
+            problems.append({"field": f"line {number}", "message": "An asset needs name and assetType"})
+            continue
+        canonical = types.get(asset["assetType"])
+        if canonical is None:
+            continue
+        resources.append(asset_document(asset, canonical))
+    if problems:
+        raise InvalidRequest("The asset export does not validate", details=problems[:50])
+    return resources
+
+
+def parse_upload(content_type: str, body: bytes) -> tuple[list[CollectedResource], str]:
+    """Resources and the push mode from an upload in any supported format."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    text = body.decode("utf-8", "replace")
+    if kind in NDJSON_TYPES:
+        return _from_asset_export(text.splitlines()), "replace"
+    if kind != "application/json":
+        raise InvalidRequest(f"Unsupported inventory format '{kind}'; send application/json or application/x-ndjson")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise InvalidRequest(
+            "The request body is not valid JSON", details=[{"field": "body", "message": "Malformed JSON"}]
+        ) from None
+    if isinstance(data, dict) and "resources" in data:
+        return _from_ours(data)
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        return _from_resource_graph(data["data"]), "replace"
+    if isinstance(data, list):
+        return _from_resource_graph(data), "replace"
+    raise InvalidRequest(
+        'Expected {"resources": [...]}, a Resource Graph export or a list of its rows',
+        details=[{"field": "body", "message": "Unrecognised inventory format"}],
+    )
+
+
+def push_inventory(
+    svc: Services, tenant_id: str, account_id: str, resources: list[CollectedResource], mode: str
+) -> dict[str, Any]:
+    """Store an upload as the account's inventory; `replace` drops what the upload no longer has."""
+    if len(resources) > MAX_RESOURCES:
+        raise InvalidRequest(f"At most {MAX_RESOURCES} resources per upload")
+    now = utcnow()
+    unique = {r.uid: r for r in resources}
+    with svc.db.session() as session:
+        account = get_account(session, tenant_id, account_id)
+        if account.collection != "inventory":
+            raise Conflict(
+                "This account is listed through its provider's API; create it with "
+                '"collection": "inventory" to evaluate uploaded snapshots'
+            )
+        before = session.scalar(select(func.count()).where(Resource.account_id == account.id))
+        items = list(unique.values())
+        for start in range(0, len(items), CHUNK):
+            stmt = insert(Resource).values(
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "account_id": account.id,
+                        "provider": r.provider,
+                        "region": r.region,
+                        "resource_type": r.resource_type,
+                        "resource_uid": r.uid,
+                        "name": r.name,
+                        "config": r.document,
+                        "config_hash": r.config_hash,
+                        "first_seen": now,
+                        "last_seen": now,
+                    }
+                    for r in items[start : start + CHUNK]
+                ]
+            )
+            excluded = stmt.excluded
+            session.execute(
+                stmt.on_conflict_do_update(
+                    constraint="uq_resources_account_uid",
+                    set_={
+                        "name": excluded.name,
+                        "region": excluded.region,
+                        "resource_type": excluded.resource_type,
+                        "config": excluded.config,
+                        "config_hash": excluded.config_hash,
+                        "last_seen": excluded.last_seen,
+                    },
+                )
+            )
+        removed = 0
+        if mode == "replace":
+            removed = session.execute(
+                delete(Resource).where(Resource.account_id == account.id, Resource.last_seen < now)
+            ).rowcount
+        account.inventory_pushed_at = now
+        after = session.scalar(select(func.count()).where(Resource.account_id == account.id))
+    by_type: dict[str, int] = {}
+    for resource in items:
+        by_type[resource.resource_type] = by_type.get(resource.resource_type, 0) + 1
+    return {
+        "account_id": account_id,
+        "mode": mode,
+        "received": len(resources),
+        "stored": len(items),
+        "created": after - before + removed,
+        "removed": removed,
+        "resource_types": dict(sorted(by_type.items())),
+        "pushed_at": iso(now),
+    }
+
+
+def _like(glob: str) -> str:
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+class ResourceQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    provider = fields.String(validate=validate.OneOf(("aws", "azure", "gcp")))
+    account_id = fields.String()
+    region = fields.String()
+    type = fields.String()
+    id = fields.String(metadata={"description": "glob over the resource's uid (ARN, Azure id, GCP name)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+def list_resources(session, tenant_id: str, query: dict) -> tuple[list[Resource], int]:
+    conditions = [Resource.tenant_id == tenant_id]
+    for name, column in (
+        ("provider", Resource.provider),
+        ("account_id", Resource.account_id),
+        ("region", Resource.region),
+        ("type", Resource.resource_type),
+    ):
+        if query.get(name):
+            conditions.append(column == query[name])
+    if query.get("id"):
+        conditions.append(Resource.resource_uid.like(_like(query["id"]), escape="\\"))
+    total = session.scalar(select(func.count()).select_from(Resource).where(*conditions))
+    rows = session.scalars(
+        select(Resource).where(*conditions).order_by(Resource.id).limit(query["limit"]).offset(query["offset"])
+    ).all()
+    return list(rows), total
+
+
+def parse_resource_id(value: str) -> int:
+    prefix, _, number = value.partition("_")
+    if prefix != "res" or not number.isdigit():
+        raise NotFound(f"Resource {value} does not exist")
+    return int(number)
+
+
+def get_resource(session, tenant_id: str, resource_id: str) -> tuple[Resource, list[Violation]]:
+    row = session.scalar(
+        select(Resource).where(Resource.id == parse_resource_id(resource_id), Resource.tenant_id == tenant_id)
+    )
+    if row is None:
+        raise NotFound(f"Resource {resource_id} does not exist")
+    violations = []
+    if row.last_scan_id:
+        violations = list(
+            session.scalars(
+                select(Violation)
+                .where(
+                    Violation.scan_id == row.last_scan_id,
+                    Violation.account_id == row.account_id,
+                    Violation.resource_uid == row.resource_uid,
+                )
+                .order_by(Violation.policy_id)
+            )
+        )
+    return row, violations
+
+
+def render(row: Resource) -> dict[str, Any]:
+    return {
+        "id": f"res_{row.id}",
+        "uid": row.resource_uid,
+        "name": row.name,
+        "type": row.resource_type,
+        "provider": row.provider,
+        "account_id": row.account_id,
+        "region": row.region,
+        "config_hash": row.config_hash,
+        "first_seen": iso(row.first_seen),
+        "last_seen": iso(row.last_seen),
+        "last_scan_id": row.last_scan_id,
+    }
+
+
+def render_details(row: Resource, violations: list[Violation]) -> dict[str, Any]:
+    policies = builtin_policies()
+    return {
+        **render(row),
+        "configuration": row.config,
+        "violations": [
+            {
+                "policy_id": v.policy_id,
+                "title": policies[v.policy_id].title if v.policy_id in policies else v.policy_id,
+                "severity": v.severity,
+                "status_extended": v.status_extended,
+                "is_new": v.is_new,
+                "scan_id": v.scan_id,
+            }
+            for v in violations
+        ],
+    }
