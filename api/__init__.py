@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, resources, scans
+    from api import accounts, policies, resources, scans
     from api.auth import register_auth
     from api.errors import register_error_handlers
     from workers.celery_app import create_celery
@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.register_blueprint(scans.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(resources.bp)
+    app.register_blueprint(policies.policies)
+    app.register_blueprint(policies.frameworks)
 
     @app.get("/healthz")
     def healthz():

@@ -47,7 +47,7 @@ def verify_account(account_id: str):
 @bp.post("/<account_id>/inventory")
 def push_inventory(account_id: str):
     request.max_content_length = services().settings.max_upload_length  # inventories are large
-    resources, mode = inventory.parse_upload(request.content_type, request.get_data())
-    if request.args.get("mode") in ("replace", "merge"):
-        mode = request.args["mode"]
-    return inventory.push_inventory(services(), tenant_id(), account_id, resources, mode), 202
+    summary = inventory.push_upload(
+        services(), tenant_id(), account_id, request.content_type, request.get_data(), request.args.get("mode")
+    )
+    return summary, 202

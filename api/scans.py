@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
+from shared.catalog import catalog_for
 from shared.errors import InvalidScanConfig
-from shared.scans import render, service
+from shared.scans import render, results, service
 from shared.scans.schemas import ScanListQuerySchema, ScanRequestSchema
 
 bp = Blueprint("scans", __name__, url_prefix="/v1/scans")
@@ -47,3 +48,28 @@ def cancel_scan(scan_id: str):
     scan = service.cancel_scan(services(), tenant_id(), scan_id)
     counts = render.live_counts(services().redis, [scan])[scan.id]
     return render.cancelled(scan, counts)
+
+
+@bp.get("/<scan_id>/violations")
+def list_violations(scan_id: str):
+    query = load(results.ViolationQuerySchema(), request.args.to_dict())
+    with services().db.session() as session:
+        scan = service.get_scan(session, tenant_id(), scan_id)
+        catalog = catalog_for(session, scan.tenant_id)
+        rows, total, more = results.list_violations(session, scan, catalog, query)
+    return {
+        "violations": [results.render_violation(row, catalog) for row in rows],
+        "pagination": {
+            "total": total,
+            "limit": query["limit"],
+            "has_more": more,
+            "next_cursor": f"vio_{rows[-1].id}" if more else None,
+        },
+    }
+
+
+@bp.get("/<scan_id>/compliance")
+def get_compliance(scan_id: str):
+    with services().db.session() as session:
+        scan = service.get_scan(session, tenant_id(), scan_id)
+        return results.compliance(session, scan, catalog_for(session, scan.tenant_id))

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from shared.frameworks import Framework, builtin_frameworks
-from shared.policies import Policy, builtin_policies
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.frameworks import Framework, builtin_frameworks, framework_from_document
+from shared.models import CustomFramework, CustomPolicy
+from shared.policies import Policy, builtin_policies, load_policy
 
 
 class SelectionError(ValueError):
@@ -85,3 +91,24 @@ class Catalog:
             where = "scope.include_policies" if include else "frameworks" if frameworks else "cloud_providers"
             raise SelectionError(where, "No policy matches the selected frameworks, policies and providers")
         return selected
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(tenant_id: str, document: str) -> Policy:
+    # Keyed by the document itself: an edited policy is compiled again, an unchanged one never.
+    return load_policy(json.loads(document), tenant_id=tenant_id)
+
+
+def catalog_for(session: Session, tenant_id: str) -> Catalog:
+    """The built-in catalogue plus the tenant's own policies and frameworks."""
+    policies_rows = session.scalars(select(CustomPolicy).where(CustomPolicy.tenant_id == tenant_id)).all()
+    framework_rows = session.scalars(select(CustomFramework).where(CustomFramework.tenant_id == tenant_id)).all()
+    if not policies_rows and not framework_rows:
+        return Catalog.builtin()
+    policies = dict(builtin_policies())
+    for row in policies_rows:
+        policies[row.policy_id] = _compiled(tenant_id, json.dumps(row.document, sort_keys=True))
+    frameworks = dict(builtin_frameworks())
+    for row in framework_rows:
+        frameworks[row.framework_id] = framework_from_document(row.document, tenant_id=tenant_id)
+    return Catalog(policies, frameworks)

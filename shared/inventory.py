@@ -19,6 +19,7 @@ from shared.models import Resource, Violation, utcnow
 from shared.policies import builtin_policies
 from shared.scans.render import iso
 from shared.scans.schemas import error_details
+from shared.scans.scope import glob_to_like
 
 MAX_RESOURCES = 100_000
 CHUNK = 1000
@@ -159,6 +160,18 @@ def parse_upload(content_type: str, body: bytes) -> tuple[list[CollectedResource
     )
 
 
+def push_upload(
+    svc: Services, tenant_id: str, account_id: str, content_type: str, body: bytes, mode: str | None = None
+) -> dict[str, Any]:
+    """Check the account, parse the upload in whichever format it is, and store it."""
+    with svc.db.session() as session:
+        get_account(session, tenant_id, account_id)  # another tenant's account is 404 before anything else
+    resources, parsed_mode = parse_upload(content_type, body)
+    if mode not in (None, "replace", "merge"):
+        raise InvalidRequest(details=[{"field": "mode", "message": "Must be one of: replace, merge."}])
+    return push_inventory(svc, tenant_id, account_id, resources, mode or parsed_mode)
+
+
 def push_inventory(
     svc: Services, tenant_id: str, account_id: str, resources: list[CollectedResource], mode: str
 ) -> dict[str, Any]:
@@ -231,11 +244,6 @@ def push_inventory(
     }
 
 
-def _like(glob: str) -> str:
-    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
 class ResourceQuerySchema(Schema):
     class Meta:
         unknown = RAISE
@@ -260,7 +268,7 @@ def list_resources(session, tenant_id: str, query: dict) -> tuple[list[Resource]
         if query.get(name):
             conditions.append(column == query[name])
     if query.get("id"):
-        conditions.append(Resource.resource_uid.like(_like(query["id"]), escape="\\"))
+        conditions.append(Resource.resource_uid.like(glob_to_like(query["id"]), escape="\\"))
     total = session.scalar(select(func.count()).select_from(Resource).where(*conditions))
     rows = session.scalars(
         select(Resource).where(*conditions).order_by(Resource.id).limit(query["limit"]).offset(query["offset"])

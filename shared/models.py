@@ -183,6 +183,8 @@ class Violation(Base):
     __table_args__ = (
         UniqueConstraint("scan_id", "fingerprint", name="uq_violations_scan_fingerprint"),
         Index("ix_violations_scan_severity", "scan_id", "severity"),
+        Index("ix_violations_scan_id", "scan_id", "id"),
+        Index("ix_violations_resource", "account_id", "resource_uid"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -203,3 +205,27 @@ class Violation(Base):
     is_new: Mapped[bool | None] = mapped_column(Boolean)
     remediation_status: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomPolicy(Base):
+    """A tenant's own policy: the same document and language as the built-in files."""
+
+    __tablename__ = "custom_policies"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    document: Mapped[dict]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomFramework(Base):
+    """A tenant's own framework: controls that name built-in or custom policy ids."""
+
+    __tablename__ = "custom_frameworks"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    framework_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[dict]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -41,8 +41,9 @@ class Framework:
         return next((c for c in self.controls if c.id == control_id), None)
 
 
-def framework_from_document(document: dict, mapped: dict[str, list[str]] | None = None, *,
-                            tenant_id: str | None = None) -> Framework:
+def framework_from_document(
+    document: dict, mapped: dict[str, list[str]] | None = None, *, tenant_id: str | None = None
+) -> Framework:
     """A framework from its document; control policies come from the document's own `policies`
     lists (custom frameworks) and from `mapped` (control id -> policy ids, built-in mappings)."""
     mapped = mapped or {}

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, text
 
-from shared.catalog import Catalog
+from shared.catalog import catalog_for
 from shared.context import Services
 from shared.durations import format_duration, format_effort
 from shared.models import Scan, ScanShard, Violation, utcnow
@@ -104,11 +104,11 @@ def _final_status(scan: Scan, shards: list[ScanShard], now: datetime, failure: s
 def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) -> Scan | None:
     """Derive the scan's results and final status; idempotent (a second call changes nothing).
     `failure` ends a scan that could not run (e.g. its planning failed) as failed, with that reason."""
-    catalog = Catalog.builtin()
     with svc.db.session() as session:
         scan = session.get(Scan, scan_id, with_for_update=True)
         if scan is None or scan.results is not None or scan.status not in ("running", "cancelled"):
             return None
+        catalog = catalog_for(session, scan.tenant_id)
         shards = list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan_id)))
         stats = merge_stats(shards)
         severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.catalog import Catalog
+from shared.catalog import Catalog, catalog_for
 from shared.collectors import GLOBAL_REGION, CollectionError, collector_for, is_global, uid_prefix
 from shared.context import Services
 from shared.models import CloudAccount, Scan, ScanShard
@@ -23,8 +23,7 @@ class Plan:
     launched: bool = False  # the shards existed already: a redelivered plan must not relaunch them
 
 
-def _types_by_provider(policy_ids: list[str], scope: ResourceScope) -> dict[str, list[str]]:
-    catalog = Catalog.builtin()
+def _types_by_provider(catalog: Catalog, policy_ids: list[str], scope: ResourceScope) -> dict[str, list[str]]:
     types: dict[str, set[str]] = defaultdict(set)
     for policy_id in policy_ids:
         policy = catalog.policies.get(policy_id)
@@ -78,7 +77,7 @@ def plan_scan(svc: Services, scan_id: str) -> Plan | None:
         if existing:
             return Plan(list(existing), parallel, launched=True)
         scope = ResourceScope(scan.scope.get("include_resources", ()), scan.scope.get("exclude_resources", ()))
-        types = _types_by_provider(scan.policy_ids, scope)
+        types = _types_by_provider(catalog_for(session, scan.tenant_id), scan.policy_ids, scope)
         accounts = session.scalars(
             select(CloudAccount).where(CloudAccount.id.in_(scan.account_ids)).order_by(CloudAccount.created_at)
         ).all()

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.catalog import Catalog
+from shared.catalog import catalog_for
 from shared.collectors import CollectedResource, CollectionError, collector_for
 from shared.context import Services
 from shared.models import CloudAccount, Resource, Scan, ScanShard, Violation, utcnow
@@ -182,7 +182,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         scan = session.get(Scan, shard.scan_id)
         account = session.get(CloudAccount, shard.account_id)
         tenant_id, deadline = scan.tenant_id, scan.deadline_at
-        catalog = Catalog.builtin()
+        catalog = catalog_for(session, scan.tenant_id)
         policies = [catalog.policies[pid] for pid in scan.policy_ids if pid in catalog.policies]
         policies = [p for p in policies if p.resource_type in shard.resource_types]
         scope = ResourceScope(scan.scope.get("include_resources", ()), scan.scope.get("exclude_resources", ()))

@@ -42,3 +42,9 @@ class ResourceScope:
             if uid_prefix.startswith(literal) or literal.startswith(uid_prefix):
                 return True
         return False
+
+
+def glob_to_like(glob: str) -> str:
+    """The same glob as a SQL LIKE pattern (escape character backslash), for filters in SQL."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from shared.catalog import Catalog, SelectionError
+from shared.catalog import Catalog, SelectionError, catalog_for
 from shared.context import Services
 from shared.durations import format_estimate, parse_duration
 from shared.errors import InvalidScanConfig, NotFound, ScanLimitExceeded, ScanNotCancellable
@@ -163,8 +163,8 @@ def create_scan(svc: Services, tenant_id: str, body: dict, *, trigger: str = "ap
     The tenant row is locked for the admission, so concurrent requests are admitted one at a time
     and never exceed `max_concurrent` running scans.
     """
-    catalog = Catalog.builtin()
     with svc.db.session() as session:
+        catalog = catalog_for(session, tenant_id)
         policy_ids, account_ids = _validate_targets(session, tenant_id, body, catalog)
         key = scope_key(tenant_id, body, policy_ids)
         estimate, previous_id = _estimate(session, tenant_id, key, account_ids)

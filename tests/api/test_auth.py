@@ -20,6 +20,22 @@ ROUTES = [
     ("POST", "/v1/accounts", "write"),
     ("GET", f"/v1/accounts/{ACCOUNT}", "read"),
     ("DELETE", f"/v1/accounts/{ACCOUNT}", "write"),
+    ("POST", f"/v1/accounts/{ACCOUNT}/verify", "write"),
+    ("POST", f"/v1/accounts/{ACCOUNT}/inventory", "write"),
+    ("GET", f"/v1/scans/{SCAN}/violations", "read"),
+    ("GET", f"/v1/scans/{SCAN}/compliance", "read"),
+    ("GET", "/v1/resources", "read"),
+    ("GET", "/v1/resources/res_1", "read"),
+    ("GET", "/v1/policies", "read"),
+    ("POST", "/v1/policies", "write"),
+    ("GET", "/v1/policies/pol_s3_versioning", "read"),
+    ("PATCH", "/v1/policies/pol_custom", "write"),
+    ("DELETE", "/v1/policies/pol_custom", "write"),
+    ("GET", "/v1/frameworks", "read"),
+    ("POST", "/v1/frameworks", "write"),
+    ("GET", "/v1/frameworks/soc2", "read"),
+    ("PATCH", "/v1/frameworks/custom", "write"),
+    ("DELETE", "/v1/frameworks/custom", "write"),
 ]
 
 
@@ -84,8 +100,12 @@ def test_other_tenants_objects_are_404(client, make_tenant, make_account, worker
     for method, path in [
         ("GET", f"/v1/scans/{scan['id']}"),
         ("DELETE", f"/v1/scans/{scan['id']}"),
+        ("GET", f"/v1/scans/{scan['id']}/violations"),
+        ("GET", f"/v1/scans/{scan['id']}/compliance"),
         ("GET", f"/v1/accounts/{account['id']}"),
         ("DELETE", f"/v1/accounts/{account['id']}"),
+        ("POST", f"/v1/accounts/{account['id']}/verify"),
+        ("POST", f"/v1/accounts/{account['id']}/inventory"),
     ]:
         assert_envelope(client.open(path, method=method, headers=stranger.headers), 404, "REQ_404")
     assert client.get("/v1/scans", headers=stranger.headers).get_json()["pagination"]["total"] == 0

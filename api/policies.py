@@ -1,0 +1,92 @@
+"""/v1/policies and /v1/frameworks: browse the catalogue, manage a tenant's own entries."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from api.context import json_body, load, pagination, services, tenant_id
+from shared.catalog import catalog_for
+from shared.errors import NotFound
+from shared.policies import custom
+
+policies = Blueprint("policies", __name__, url_prefix="/v1/policies")
+frameworks = Blueprint("frameworks", __name__, url_prefix="/v1/frameworks")
+
+
+def _catalog():
+    with services().db.session() as session:
+        return catalog_for(session, tenant_id())
+
+
+@policies.get("")
+def list_policies():
+    query = load(custom.PolicyQuerySchema(), request.args.to_dict())
+    catalog = _catalog()
+    selected = custom.filter_policies(catalog, query)
+    page = selected[query["offset"] : query["offset"] + query["limit"]]
+    return {
+        "policies": [custom.render_policy(p, catalog) for p in page],
+        "pagination": pagination(len(selected), query["limit"], query["offset"], len(page)),
+    }
+
+
+@policies.get("/<policy_id>")
+def get_policy(policy_id: str):
+    catalog = _catalog()
+    if policy_id not in catalog.policies:
+        raise NotFound(f"Policy {policy_id} does not exist")
+    return custom.render_policy(catalog.policies[policy_id], catalog)
+
+
+@policies.post("")
+def create_policy():
+    policy = custom.create_policy(services(), tenant_id(), json_body())
+    return custom.render_policy(policy, _catalog()), 201
+
+
+@policies.patch("/<policy_id>")
+def update_policy(policy_id: str):
+    policy = custom.update_policy(services(), tenant_id(), policy_id, json_body())
+    return custom.render_policy(policy, _catalog())
+
+
+@policies.delete("/<policy_id>")
+def delete_policy(policy_id: str):
+    custom.delete_policy(services(), tenant_id(), policy_id)
+    return "", 204
+
+
+@frameworks.get("")
+def list_frameworks():
+    catalog = _catalog()
+    source = request.args.get("source")
+    items = [f for f in catalog.frameworks.values() if not source or ("custom" if f.tenant_id else "builtin") == source]
+    return {"frameworks": [custom.render_framework(f, catalog, with_controls=False) for f in items]}
+
+
+@frameworks.get("/<framework_id>")
+def get_framework(framework_id: str):
+    catalog = _catalog()
+    if framework_id not in catalog.frameworks:
+        raise NotFound(f"Framework {framework_id} does not exist")
+    return custom.render_framework(catalog.frameworks[framework_id], catalog, with_controls=True)
+
+
+@frameworks.post("")
+def create_framework():
+    data = custom.create_framework(services(), tenant_id(), json_body())
+    catalog = _catalog()
+    return custom.render_framework(catalog.frameworks[data["id"]], catalog, with_controls=True), 201
+
+
+@frameworks.patch("/<framework_id>")
+def update_framework(framework_id: str):
+    custom.update_framework(services(), tenant_id(), framework_id, json_body())
+    catalog = _catalog()
+    return custom.render_framework(catalog.frameworks[framework_id], catalog, with_controls=True)
+
+
+@frameworks.delete("/<framework_id>")
+def delete_framework(framework_id: str):
+    custom.delete_framework(services(), tenant_id(), framework_id)
+    return "", 204

@@ -1,0 +1,161 @@
+"""A scan's results in depth: its violations (filtered, keyset-paginated) and its compliance per
+framework and control, all derived from what the shards recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from shared.catalog import Catalog
+from shared.errors import InvalidRequest
+from shared.models import Scan, ScanShard, Violation
+from shared.policies import SEVERITIES
+from shared.scans.finalizer import compliance_score, merge_stats
+from shared.scans.scope import glob_to_like
+
+
+class ViolationQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    policy = fields.String()
+    framework = fields.String()
+    resource = fields.String(metadata={"description": "glob over the resource uid or name"})
+    new = fields.Boolean(metadata={"description": "only violations that the previous scan did not have"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+
+
+def _cursor(value: str | None) -> int:
+    if not value:
+        return 0
+    prefix, _, number = value.partition("_")
+    if prefix != "vio" or not number.isdigit():
+        raise InvalidRequest(details=[{"field": "cursor", "message": "Not a cursor from this API"}])
+    return int(number)
+
+
+def list_violations(session: Session, scan: Scan, catalog: Catalog, query: dict) -> tuple[list[Violation], int, bool]:
+    """One page after the cursor, the total matching, and whether more follow."""
+    conditions = [Violation.scan_id == scan.id]
+    if query.get("severity"):
+        conditions.append(Violation.severity == query["severity"])
+    if query.get("policy"):
+        conditions.append(Violation.policy_id == query["policy"])
+    if query.get("framework"):
+        framework = catalog.frameworks.get(query["framework"])
+        if framework is None:
+            raise InvalidRequest(details=[{"field": "framework", "message": f"Unknown framework {query['framework']}"}])
+        conditions.append(Violation.policy_id.in_(sorted(framework.policy_ids)))
+    if query.get("resource"):
+        pattern = glob_to_like(query["resource"])
+        conditions.append(
+            or_(Violation.resource_uid.like(pattern, escape="\\"), Violation.resource_name.like(pattern, escape="\\"))
+        )
+    if query.get("new") is not None:
+        conditions.append(Violation.is_new.is_(query["new"]))
+    total = session.scalar(select(func.count()).select_from(Violation).where(*conditions))
+    rows = session.scalars(
+        select(Violation)
+        .where(*conditions, Violation.id > _cursor(query.get("cursor")))
+        .order_by(Violation.id)
+        .limit(query["limit"] + 1)
+    ).all()
+    return list(rows[: query["limit"]]), total, len(rows) > query["limit"]
+
+
+def render_violation(violation: Violation, catalog: Catalog) -> dict[str, Any]:
+    policy = catalog.policies.get(violation.policy_id)
+    return {
+        "id": f"vio_{violation.id}",
+        "policy_id": violation.policy_id,
+        "title": policy.title if policy else violation.policy_id,
+        "severity": violation.severity,
+        "status_extended": violation.status_extended,
+        "is_new": violation.is_new,
+        "resource": {
+            "uid": violation.resource_uid,
+            "name": violation.resource_name,
+            "type": violation.resource_type,
+            "provider": violation.provider,
+            "account_id": violation.account_id,
+            "region": violation.region,
+        },
+        "remediation": {
+            "text": policy.remediation_text if policy else None,
+            "effort": f"{violation.effort_minutes}m",
+            "action": policy.remediation_action if policy else None,
+            "status": violation.remediation_status,
+        },
+        "frameworks": catalog.mappings(violation.policy_id),
+    }
+
+
+def _control_status(evaluated: int, failed: int, automated: bool) -> str:
+    if not automated:
+        return "manual"  # no automated policy: never reported as passing
+    if evaluated == 0:
+        return "not_applicable"
+    return "failed" if failed else "passed"
+
+
+def compliance(session: Session, scan: Scan, catalog: Catalog) -> dict[str, Any]:
+    """Per framework: a score with the scan's formula over the framework's policies, and each
+    control's status and counts."""
+    shards = session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id)).all()
+    stats = merge_stats(list(shards))
+    violations = dict(
+        session.execute(
+            select(Violation.policy_id, func.count()).where(Violation.scan_id == scan.id).group_by(Violation.policy_id)
+        ).all()
+    )
+    severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
+    framework_ids = scan.frameworks or [
+        f.id for f in catalog.frameworks.values() if f.policy_ids & set(scan.policy_ids)
+    ]
+    frameworks = []
+    for framework_id in framework_ids:
+        framework = catalog.frameworks.get(framework_id)
+        if framework is None:
+            continue
+        controls, counts = [], dict.fromkeys(("passed", "failed", "manual", "not_applicable"), 0)
+        for control in framework.controls:
+            in_scan = [pid for pid in control.policy_ids if pid in stats]
+            evaluated = sum(stats[pid][0] for pid in in_scan)
+            failed = sum(stats[pid][1] for pid in in_scan)
+            status = _control_status(evaluated, failed, control.automated)
+            counts[status] += 1
+            controls.append(
+                {
+                    "id": control.id,
+                    "title": control.title,
+                    "status": status,
+                    "policies": len(in_scan),
+                    "checks_evaluated": evaluated,
+                    "checks_failed": failed,
+                    "violations": sum(violations.get(pid, 0) for pid in in_scan),
+                }
+            )
+        framework_stats = {pid: stats[pid] for pid in framework.policy_ids if pid in stats}
+        frameworks.append(
+            {
+                "id": framework.id,
+                "name": framework.name,
+                "version": framework.version,
+                "score": compliance_score(framework_stats, severities),
+                "controls_total": len(controls),
+                **{f"controls_{k}": v for k, v in counts.items()},
+                "controls": controls,
+            }
+        )
+    return {
+        "scan_id": scan.id,
+        "status": scan.status,
+        "partial": scan.status != "completed",
+        "compliance_score": scan.compliance_score,
+        "frameworks": frameworks,
+    }
