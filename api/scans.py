@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
+from shared import remediation
 from shared.catalog import catalog_for
 from shared.errors import InvalidScanConfig
 from shared.scans import render, results, service
@@ -73,3 +74,10 @@ def get_compliance(scan_id: str):
     with services().db.session() as session:
         scan = service.get_scan(session, tenant_id(), scan_id)
         return results.compliance(session, scan, catalog_for(session, scan.tenant_id))
+
+
+@bp.get("/<scan_id>/remediations")
+def list_remediations(scan_id: str):
+    with services().db.session() as session:
+        scan = service.get_scan(session, tenant_id(), scan_id)
+        return {"remediations": remediation.attempts(session, scan.id)}

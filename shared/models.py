@@ -112,6 +112,7 @@ class Scan(Base):
     scope: Mapped[dict]
     execution: Mapped[dict]
     notifications: Mapped[dict]
+    remediation: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     # Scans of the same scope_key are compared with each other (previous score, new/resolved).
     scope_key: Mapped[str] = mapped_column(String(64))
     trigger: Mapped[str] = mapped_column(String(32), default="api")
@@ -229,3 +230,21 @@ class CustomFramework(Base):
     document: Mapped[dict]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RemediationAttempt(Base):
+    """One automatic remediation of one violation: what the setting was, what it became."""
+
+    __tablename__ = "remediation_attempts"
+    __table_args__ = (UniqueConstraint("scan_id", "violation_id", name="uq_remediation_attempts_violation"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
+    violation_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))  # fixed | dry_run | failed
+    before: Mapped[dict | None]
+    after: Mapped[dict | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -47,10 +47,19 @@ class StatusExtendedSchema(_Closed):
     fail = fields.String(required=True, validate=validate.Length(min=1))
 
 
+def _action(name: str) -> bool:
+    from shared.remediation import actions, load_actions  # actions import the catalogue, not policies
+
+    load_actions()
+    if name not in actions:
+        raise ValidationError(f"Unknown remediation action; known: {', '.join(actions.names())}")
+    return True
+
+
 class RemediationSchema(_Closed):
     text = fields.String(required=True, validate=validate.Length(min=1))
     effort = fields.String(required=True, validate=_duration)
-    action = fields.String(load_default=None, allow_none=True)
+    action = fields.String(load_default=None, allow_none=True, validate=_action)
 
 
 class ExamplesSchema(_Closed):

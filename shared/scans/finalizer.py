@@ -12,6 +12,7 @@ from shared.context import Services
 from shared.durations import format_duration, format_effort
 from shared.models import Scan, ScanShard, Violation, utcnow
 from shared.progress import ScanProgress, estimate_total
+from shared.remediation import remediate_scan
 from shared.scans.service import promote_pending
 
 SEVERITY_WEIGHTS = {"critical": 4, "high": 3, "medium": 2, "low": 1}
@@ -104,6 +105,7 @@ def _final_status(scan: Scan, shards: list[ScanShard], now: datetime, failure: s
 def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) -> Scan | None:
     """Derive the scan's results and final status; idempotent (a second call changes nothing).
     `failure` ends a scan that could not run (e.g. its planning failed) as failed, with that reason."""
+    remediate_scan(svc, scan_id)  # cloud calls: before the scan row is locked; a no-op unless opted in
     with svc.db.session() as session:
         scan = session.get(Scan, scan_id, with_for_update=True)
         if scan is None or scan.results is not None or scan.status not in ("running", "cancelled"):
@@ -122,9 +124,10 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
         )
         previous = _previous(session, scan)
         new, resolved = _diff(session, scan_id, previous.id if previous else None)
-        auto_remediated, manual_effort = session.execute(
+        auto_remediated, failed_actions, manual_effort = session.execute(
             select(
                 func.count().filter(Violation.remediation_status == "fixed"),
+                func.count().filter(Violation.remediation_status == "failed"),
                 func.coalesce(
                     func.sum(Violation.effort_minutes).filter(Violation.remediation_status.is_distinct_from("fixed")), 0
                 ),
@@ -159,6 +162,7 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
                 "auto_remediated": auto_remediated,
                 "manual_required": total - auto_remediated,
                 "estimated_effort": format_effort(manual_effort),
+                "failed_actions": failed_actions,
             },
         }
         ended = scan.completed_at or scan.cancelled_at or now

@@ -106,6 +106,7 @@ def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: st
         "frameworks": scan.frameworks,
         "scope": scan.scope,
         "execution": scan.execution,
+        "remediation_config": scan.remediation,
         "trigger": scan.trigger,
         "created_at": iso(scan.created_at),
         "started_at": iso(scan.started_at),
@@ -131,9 +132,18 @@ def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: st
             "auto_remediated": remediation.get("auto_remediated", 0),
             "manual_required": remediation.get("manual_required", counts.total_violations),
             "estimated_effort": remediation.get("estimated_effort"),
+            "failed_actions": remediation.get("failed_actions", 0),
+            "mode": _remediation_mode(scan),
         },
         "monitoring": monitoring(scan.id, base_url),
     }
+
+
+def _remediation_mode(scan: Scan) -> str:
+    config = scan.remediation or {}
+    if not config.get("auto_remediate"):
+        return "off"
+    return "dry_run" if config.get("dry_run") else "on"
 
 
 def created(scan: Scan, *, queue_position: int, base_url: str) -> dict[str, Any]:

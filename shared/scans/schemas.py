@@ -62,6 +62,23 @@ class NotificationsSchema(Closed):
     channels = fields.List(fields.String(validate=validate.OneOf(CHANNELS)), load_default=list)
 
 
+def _known_action(name: str) -> None:
+    from shared.remediation import actions, load_actions
+
+    load_actions()
+    if name not in actions:
+        raise ValidationError(f"Unknown remediation action; known: {', '.join(actions.names())}")
+
+
+class RemediationSchema(Closed):
+    """Automatic remediation is opt-in: nothing in the cloud changes unless auto_remediate is true."""
+
+    auto_remediate = fields.Boolean(load_default=False)
+    dry_run = fields.Boolean(load_default=False)
+    actions = fields.List(fields.String(validate=_known_action), load_default=list)
+    max_actions = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
 class ScanRequestSchema(Closed):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _non_blank])
     scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
@@ -71,6 +88,7 @@ class ScanRequestSchema(Closed):
     scope = fields.Nested(ScopeSchema, load_default=lambda: ScopeSchema().load({}))
     execution = fields.Nested(ExecutionSchema, load_default=lambda: ExecutionSchema().load({}))
     notifications = fields.Nested(NotificationsSchema, load_default=lambda: NotificationsSchema().load({}))
+    remediation = fields.Nested(RemediationSchema, load_default=lambda: RemediationSchema().load({}))
 
     @validates("cloud_providers")
     def _providers(self, value: list[str], **kwargs) -> None:

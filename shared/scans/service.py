@@ -192,6 +192,7 @@ def create_scan(svc: Services, tenant_id: str, body: dict, *, trigger: str = "ap
             scope=body["scope"],
             execution=body["execution"],
             notifications=body["notifications"],
+            remediation=body["remediation"],
             scope_key=key,
             trigger=trigger,
             estimated_resources=estimate.resources,

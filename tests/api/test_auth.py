@@ -24,6 +24,7 @@ ROUTES = [
     ("POST", f"/v1/accounts/{ACCOUNT}/inventory", "write"),
     ("GET", f"/v1/scans/{SCAN}/violations", "read"),
     ("GET", f"/v1/scans/{SCAN}/compliance", "read"),
+    ("GET", f"/v1/scans/{SCAN}/remediations", "read"),
     ("GET", "/v1/resources", "read"),
     ("GET", "/v1/resources/res_1", "read"),
     ("GET", "/v1/policies", "read"),

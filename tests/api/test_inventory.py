@@ -86,13 +86,13 @@ def test_push_then_scan_a_hybrid_inventory(client, worker, svc, tenant, hybrid):
     assert summary["received"] == 3 and summary["created"] == 3 and summary["removed"] == 0
     assert summary["resource_types"] == {"aws.ec2.security-group": 1, "aws.s3.bucket": 2}
 
-    scan = wait_for_scan(
-        client,
-        tenant,
-        client.post(
-            "/v1/scans", headers=tenant.headers, json=scan_body(cloud_providers=["hybrid"], frameworks=[])
-        ).get_json()["id"],
+    body = scan_body(
+        cloud_providers=["hybrid"],
+        frameworks=[],
+        scan_type="policy_specific",
+        scope={"include_policies": ["pol_s3_default_encryption", "pol_s3_versioning", "pol_network"]},
     )
+    scan = wait_for_scan(client, tenant, client.post("/v1/scans", headers=tenant.headers, json=body).get_json()["id"])
     assert scan["status"] == "completed" and scan["progress"]["scanned_resources"] == 3
     with svc.db.session() as session:
         found = {
@@ -164,7 +164,7 @@ def test_offline_snapshot_of_a_cloud_account(client, worker, tenant):
         client.post(
             "/v1/scans",
             headers=tenant.headers,
-            json=scan_body(scope={"include_policies": ["pol_encryption"]}, scan_type="policy_specific"),
+            json=scan_body(scope={"include_policies": ["pol_s3_default_encryption"]}, scan_type="policy_specific"),
         ).get_json()["id"],
     )
     assert scan["status"] == "completed" and scan["results"]["total_violations"] == 1

@@ -72,7 +72,9 @@ def test_details_match_the_reference_shape(client, svc, tenant):
         "violation_breakdown": {"critical": 8, "high": 23, "medium": 54, "low": 42},
         "errors": [],
     }
-    assert body["remediation"] == {"auto_remediated": 45, "manual_required": 82, "estimated_effort": "14.5h"}
+    assert body["remediation"] == {
+        "auto_remediated": 45, "manual_required": 82, "estimated_effort": "14.5h", "failed_actions": 0, "mode": "off",
+    }
     for field in ("started_at", "completed_at", "created_at"):
         assert body[field].endswith("Z") and len(body[field]) == 20
 

@@ -94,10 +94,11 @@ def test_valid_custom_policy_compiles():
 def test_selection():
     catalog = Catalog.builtin()
     assert {p.id for p in catalog.select(["aws"], ["hipaa"], ["pol_encryption"])} == {"pol_s3_default_encryption"}
-    assert len(catalog.select(["aws"])) == len(POLICIES)
+    assert len(catalog.select(["aws"])) == sum(p.provider == "aws" for p in POLICIES.values())
+    assert len(catalog.select(["hybrid"])) == len(POLICIES)  # uploads may hold any provider's resources
     with pytest.raises(SelectionError) as error:
         catalog.select(["aws"], ["pci"])
     assert error.value.field == "frameworks"
     with pytest.raises(SelectionError) as error:
-        catalog.select(["azure"])
-    assert error.value.field == "cloud_providers"
+        catalog.select(["aws"], [], ["pol_nope"])
+    assert error.value.field == "scope.include_policies"
