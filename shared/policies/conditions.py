@@ -11,6 +11,7 @@ resolve yields MISSING, which only `absent` (and `ne`/`not-in`) treat as a match
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -49,13 +50,8 @@ def compile_getter(path: str) -> Callable[[Any], Any]:
     if path in ("@", ""):
         return lambda value: value
     parts = tuple(int(p) if p.isdigit() else p for p in path.split("."))
-    if len(parts) == 1 and isinstance(parts[0], str):
-        (only,) = parts
-
-        def get_one(value):
-            return value.get(only, MISSING) if type(value) is dict else MISSING
-
-        return get_one
+    if all(isinstance(part, str) for part in parts) and len(parts) <= 3:
+        return _dict_getter(*parts)
 
     def get_path(value):
         for part in parts:
@@ -70,6 +66,39 @@ def compile_getter(path: str) -> Callable[[Any], Any]:
         return value
 
     return get_path
+
+
+def _dict_getter(*keys: str) -> Callable[[Any], Any]:
+    """Unrolled getters for the common case, short paths through dicts only (the hot path)."""
+    if len(keys) == 1:
+        (a,) = keys
+
+        def get1(value):
+            return value.get(a, MISSING) if type(value) is dict else MISSING
+
+        return get1
+    if len(keys) == 2:
+        a, b = keys
+
+        def get2(value):
+            if type(value) is not dict:
+                return MISSING
+            value = value.get(a, MISSING)
+            return value.get(b, MISSING) if type(value) is dict else MISSING
+
+        return get2
+    a, b, c = keys
+
+    def get3(value):
+        if type(value) is not dict:
+            return MISSING
+        value = value.get(a, MISSING)
+        if type(value) is not dict:
+            return MISSING
+        value = value.get(b, MISSING)
+        return value.get(c, MISSING) if type(value) is dict else MISSING
+
+    return get3
 
 
 def _is_number(value: Any) -> bool:
@@ -207,24 +236,29 @@ def _cidr(get, arg, field):
     return check
 
 
+@functools.lru_cache(maxsize=65536)
+def _port_bounds(spec: str) -> tuple[int, int]:
+    """(low, high) of a port-range string; (1, 0), an empty range, when it is not one."""
+    spec = spec.strip()
+    if spec in ("*", "all"):
+        return 0, 65535
+    low, _, high = spec.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        return 1, 0
+
+
 def port_spec_includes(spec: Any, port: int) -> bool:
     """True when a port spec ("22", "20-25", "*", 22, a list of those, or null) admits `port`."""
-    if spec is None or spec is MISSING:
-        return False
+    if type(spec) is str:
+        low, high = _port_bounds(spec)
+        return low <= port <= high
     if isinstance(spec, list):
         return any(port_spec_includes(item, port) for item in spec)
     if _is_number(spec):
         return int(spec) == port
-    if not isinstance(spec, str):
-        return False
-    spec = spec.strip()
-    if spec in ("*", "all", "0-65535"):
-        return True
-    low, _, high = spec.partition("-")
-    try:
-        return int(low) <= port <= int(high or low)
-    except ValueError:
-        return False
+    return False
 
 
 @operator("port-range", "a port number (0-65535)", lambda arg: isinstance(arg, int) and 0 <= arg <= 65535)
@@ -232,34 +266,66 @@ def _port_range(get, arg, field):
     return lambda doc: port_spec_includes(get(doc), arg)
 
 
-def _quantifier(combine):
-    def factory(get, arg, field):
-        inner = compile_condition(arg, field)
+@operator("any-item", "a condition on the list's elements", lambda arg: isinstance(arg, dict))
+def _any_item(get, arg, field):
+    inner = compile_condition(arg, field)
 
-        def check(doc):
-            value = get(doc)
-            return isinstance(value, list) and combine(inner(item) for item in value)
+    def check(doc):
+        value = get(doc)
+        if type(value) is not list:
+            return False
+        for item in value:
+            if inner(item):
+                return True
+        return False
 
-        return check
-
-    return factory
+    return check
 
 
-operator("any-item", "a condition on the list's elements", lambda arg: isinstance(arg, dict))(_quantifier(any))
 # An empty or missing list has no element that fails, but it is not "all compliant" either:
 # every-item is false for it, so a policy must say what an empty list means with `empty`.
-operator("every-item", "a condition on the list's elements", lambda arg: isinstance(arg, dict))(
-    _quantifier(lambda results: _all_nonempty(results))
-)
+@operator("every-item", "a condition on the list's elements", lambda arg: isinstance(arg, dict))
+def _every_item(get, arg, field):
+    inner = compile_condition(arg, field)
 
-
-def _all_nonempty(results) -> bool:
-    seen = False
-    for result in results:
-        if not result:
+    def check(doc):
+        value = get(doc)
+        if type(value) is not list or not value:
             return False
-        seen = True
-    return seen
+        for item in value:
+            if not inner(item):
+                return False
+        return True
+
+    return check
+
+
+def _all_of(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 2:
+        first, second = checks
+        return lambda doc: first(doc) and second(doc)
+
+    def check(doc):
+        for one in checks:
+            if not one(doc):
+                return False
+        return True
+
+    return check
+
+
+def _any_of(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 2:
+        first, second = checks
+        return lambda doc: first(doc) or second(doc)
+
+    def check(doc):
+        for one in checks:
+            if one(doc):
+                return True
+        return False
+
+    return check
 
 
 def compile_condition(spec: Any, field: str = "condition") -> Check:
@@ -276,9 +342,7 @@ def compile_condition(spec: Any, field: str = "condition") -> Check:
         checks = tuple(compile_condition(item, f"{field}.{word}[{i}]") for i, item in enumerate(items))
         if len(checks) == 1:
             return checks[0]
-        if word == "all":
-            return lambda doc: all(check(doc) for check in checks)
-        return lambda doc: any(check(doc) for check in checks)
+        return _all_of(checks) if word == "all" else _any_of(checks)
     if "not" in spec:
         if len(spec) != 1:
             raise ConditionError(field, "'not' takes no sibling keys")
