@@ -12,7 +12,6 @@ from sqlalchemy.dialects.postgresql import insert
 
 from shared.accounts import get_account
 from shared.collectors import CollectedResource, jsonable, load_providers, resource_types
-from shared.collectors.inventory import short_id
 from shared.context import Services
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.models import Resource, Violation, utcnow
@@ -54,17 +53,6 @@ class PushSchema(Schema):
     mode = fields.String(load_default="replace", validate=validate.OneOf(("replace", "merge")))
 
 
-def native_types(provider: str) -> dict[str, str]:
-    """The provider's own type names (Resource Graph `type`, Cloud Asset `assetType`) -> ours."""
-    load_providers()
-    index = {}
-    for name, spec in resource_types.items():
-        native = getattr(spec, "native_type", None)
-        if spec.provider == provider and native:
-            index[native.lower() if provider == "azure" else native] = name
-    return index
-
-
 def _from_ours(data: dict) -> tuple[list[CollectedResource], str]:
     try:
         loaded = PushSchema().load(data)
@@ -85,35 +73,22 @@ def _from_ours(data: dict) -> tuple[list[CollectedResource], str]:
 
 
 def _from_resource_graph(rows: list) -> list[CollectedResource]:
-    types = native_types("azure")
-    resources, problems = [], []
-    for index, row in enumerate(rows):
-        if not isinstance(row, dict) or not {"id", "type"} <= set(row):
-            problems.append({"field": f"data[{index}]", "message": "A Resource Graph row needs id and type"})
-            continue
-        canonical = types.get(str(row["type"]).lower())
-        if canonical is None:
-            continue  # types we have no policy for are not part of a compliance inventory
-        resources.append(
-            CollectedResource(
-                uid=row["id"],
-                id=row["id"],
-                name=row.get("name") or short_id(row["id"]),
-                resource_type=canonical,
-                region=row.get("location") or "global",
-                document=jsonable(row),
-            )
-        )
+    from shared.collectors.azure import from_rows
+
+    problems = [
+        {"field": f"data[{index}]", "message": "A Resource Graph row needs id and type"}
+        for index, row in enumerate(rows)
+        if not isinstance(row, dict) or not {"id", "type"} <= set(row)
+    ]
     if problems:
         raise InvalidRequest("The Resource Graph export does not validate", details=problems[:50])
-    return resources
+    return from_rows(rows)
 
 
 def _from_asset_export(lines: list[str]) -> list[CollectedResource]:
-    from shared.collectors.gcp import asset_document  # the same shaping as the live collector
+    from shared.collectors.gcp import from_export
 
-    types = native_types("gcp")
-    resources, problems = [], []
+    assets, problems = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -125,13 +100,10 @@ def _from_asset_export(lines: list[str]) -> list[CollectedResource]:
         if not isinstance(asset, dict) or "name" not in asset or "assetType" not in asset:
             problems.append({"field": f"line {number}", "message": "An asset needs name and assetType"})
             continue
-        canonical = types.get(asset["assetType"])
-        if canonical is None:
-            continue
-        resources.append(asset_document(asset, canonical))
+        assets.append(asset)
     if problems:
         raise InvalidRequest("The asset export does not validate", details=problems[:50])
-    return resources
+    return from_export(assets)
 
 
 def parse_upload(content_type: str, body: bytes) -> tuple[list[CollectedResource], str]:

@@ -3,6 +3,7 @@ regions and retries. Errors are typed and recorded per shard, never read as "no 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterator
@@ -30,8 +31,16 @@ class CollectedResource:
 
     @property
     def config_hash(self) -> str:
-        """Stable over fields that change without a configuration change (timestamps, states)."""
-        stable = {k: v for k, v in self.document.items() if k not in self.volatile}
+        """Stable over fields that change without a configuration change (timestamps, power
+        states); `volatile` names them as top-level keys or dotted paths such as `properties.x`."""
+        stable = copy.deepcopy(self.document) if any("." in path for path in self.volatile) else dict(self.document)
+        for path in self.volatile:
+            *parents, leaf = path.split(".")
+            node: Any = stable
+            for part in parents:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(leaf, None)
         return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -86,7 +95,11 @@ collectors: Registry[Any] = Registry("collector")
 
 def load_providers() -> None:
     """Import the provider modules so their registrations run (explicit, not at import of this one)."""
-    from shared.collectors import aws  # noqa: F401
+    from shared.collectors import (
+        aws,  # noqa: F401
+        azure,  # noqa: F401
+        gcp,  # noqa: F401
+    )
 
 
 def is_global(resource_type: str) -> bool:
