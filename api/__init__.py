@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, policies, resources, scans
+    from api import accounts, policies, resources, scans, schedules
     from api.auth import register_auth
     from api.errors import register_error_handlers
     from workers.celery_app import create_celery
@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.extensions["policycortex"] = celery.services
     register_error_handlers(app)
     register_auth(app)
+    app.register_blueprint(schedules.bp)  # before scans: /v1/scans/schedules is not a scan id
     app.register_blueprint(scans.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(resources.bp)

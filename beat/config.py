@@ -12,5 +12,15 @@ def beat_settings(settings: Settings) -> dict:
         "redbeat_redis_url": settings.redis_url,
         "redbeat_key_prefix": "pc:redbeat:",
         "redbeat_lock_timeout": 5 * 60,
+        # Beat keeps retrying Redis for a minute (a restart) before it gives up its lock.
+        "redbeat_redis_options": {"retry_period": 60, "socket_timeout": 10, "socket_connect_timeout": 5},
         "beat_max_loop_interval": 5,
+        # Static entries; each schedule's own entry is written by beat.sync.
+        "beat_schedule": {
+            "schedules-reconcile": {
+                "task": "schedules-reconcile",
+                "schedule": 300.0,
+                "options": {"queue": "housekeeping"},
+            },
+        },
     }

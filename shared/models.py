@@ -116,6 +116,7 @@ class Scan(Base):
     # Scans of the same scope_key are compared with each other (previous score, new/resolved).
     scope_key: Mapped[str] = mapped_column(String(64))
     trigger: Mapped[str] = mapped_column(String(32), default="api")
+    schedule_id: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -248,3 +249,48 @@ class RemediationAttempt(Base):
     after: Mapped[dict | None]
     error: Mapped[str | None] = mapped_column(Text)
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """A recurring scan: a cron expression in an IANA time zone, the scan to run, and the
+    triggers (resource changes, policy updates, drift, webhooks) that may also run it."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("sch"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    cron: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    scan_config: Mapped[dict]
+    notifications: Mapped[dict]
+    triggers: Mapped[dict] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_run_at: Mapped[datetime | None]
+    last_scan_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class ScheduleRun(Base):
+    """One firing of a schedule. UNIQUE(schedule, trigger, fire time) makes duplicate fires (two
+    beats, a redelivered task) create one scan."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "trigger", "fire_time", name="uq_schedule_runs_fire"),
+        Index("ix_schedule_runs_schedule_created", "schedule_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[str] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(32))
+    fire_time: Mapped[datetime]
+    scan_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # created | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_process_init
 from kombu import Queue
 
 from beat.config import beat_settings
@@ -15,6 +15,8 @@ ROUTES = {
     "scan-plan": "scans",
     "scan-finalize": "scans",
     "scan-shard": "shards",
+    "schedule-fire": "scans",
+    "schedules-reconcile": "housekeeping",
 }
 
 
@@ -66,5 +68,12 @@ def create_celery(settings: Settings | None = None) -> Celery:
         # A forked child must not reuse the parent's database or Redis sockets.
         app.services.__dict__.pop("db", None)
         app.services.__dict__.pop("redis", None)
+
+    @beat_init.connect(weak=False)
+    def _reconcile_on_start(sender=None, **_):
+        # Schedules are PostgreSQL's: whatever Redis kept or lost, beat starts from the truth.
+        from beat.sync import reconcile
+
+        reconcile(app.services)
 
     return app

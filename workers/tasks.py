@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import chain, chord, shared_task
 
+from beat.sync import reconcile, sync_schedule
 from shared.context import Services
 from shared.scans.finalizer import finalize_scan
 from shared.scans.planner import plan_scan
 from shared.scans.runner import record_crash, run_shard
+from shared.schedules import fire
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +61,19 @@ def scan_shard(self, scan_id: str, shard_id: int) -> dict:
 def scan_finalize(self, scan_id: str) -> dict:
     scan = finalize_scan(services(self), scan_id)
     return {"scan_id": scan_id, "status": scan.status if scan else "unchanged"}
+
+
+@shared_task(name="schedule-fire", bind=True, acks_late=True)
+def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
+    """Fired by RedBeat at a schedule's occurrence: run it once, then point RedBeat at the next one.
+    Redelivery is harmless: UNIQUE(schedule, trigger, fire time) admits one run."""
+    svc = services(self)
+    run = fire(svc, schedule_id, datetime.fromisoformat(fire_time), "cron")
+    sync_schedule(svc, schedule_id)
+    return {"schedule_id": schedule_id, "scan_id": run.scan_id if run else None, "duplicate": run is None}
+
+
+# Periodic (beat_schedule) and at beat start: a flushed Redis loses no schedule.
+@shared_task(name="schedules-reconcile", bind=True)
+def schedules_reconcile(self) -> dict:
+    return reconcile(services(self))

@@ -157,7 +157,9 @@ def _promote(session: Session, tenant: Tenant) -> list[str]:
     return [scan.id for scan in scans]
 
 
-def create_scan(svc: Services, tenant_id: str, body: dict, *, trigger: str = "api") -> Scan:
+def create_scan(
+    svc: Services, tenant_id: str, body: dict, *, trigger: str = "api", schedule_id: str | None = None
+) -> Scan:
     """Validate targets, admit the scan under the tenant's limits, enqueue it after the commit.
 
     The tenant row is locked for the admission, so concurrent requests are admitted one at a time
@@ -195,6 +197,7 @@ def create_scan(svc: Services, tenant_id: str, body: dict, *, trigger: str = "ap
             remediation=body["remediation"],
             scope_key=key,
             trigger=trigger,
+            schedule_id=schedule_id,
             estimated_resources=estimate.resources,
             estimated_duration_s=estimate.duration_s,
             previous_scan_id=previous_id,

@@ -1,0 +1,105 @@
+"""PostgreSQL -> RedBeat: each enabled schedule is one RedBeat entry that fires `schedule-fire` at
+its next occurrence. The occurrence is computed with croniter in the schedule's own time zone and
+written as a UTC crontab pinned to that date, so DST is exact for any cron expression; every fire
+rewrites the entry for the occurrence after it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from celery.schedules import crontab
+from redbeat import RedBeatSchedulerEntry
+from sqlalchemy import select
+
+from shared.context import Services
+from shared.models import Schedule, utcnow
+from shared.schedules import due_occurrence, last_cron_fires
+
+log = logging.getLogger(__name__)
+ENTRY_PREFIX = "schedule:"
+FIRE_TASK = "schedule-fire"
+
+
+def entry_name(schedule_id: str) -> str:
+    return f"{ENTRY_PREFIX}{schedule_id}"
+
+
+def _pinned(occurrence: datetime) -> crontab:
+    return crontab(
+        minute=occurrence.minute, hour=occurrence.hour, day_of_month=occurrence.day, month_of_year=occurrence.month
+    )
+
+
+def write_entry(svc: Services, schedule_id: str, occurrence: datetime) -> None:
+    entry = RedBeatSchedulerEntry(
+        entry_name(schedule_id),
+        FIRE_TASK,
+        _pinned(occurrence),
+        args=[schedule_id, occurrence.isoformat()],
+        options={"queue": "scans"},
+        app=svc.celery,
+    )
+    entry.save()
+    # Just before the occurrence, so RedBeat sees it as the next one due (a past one is due now).
+    entry.reschedule(last_run_at=occurrence - timedelta(minutes=1))
+
+
+def delete_entry(svc: Services, schedule_id: str) -> None:
+    try:
+        RedBeatSchedulerEntry.from_key(
+            RedBeatSchedulerEntry.generate_key(svc.celery, entry_name(schedule_id)), app=svc.celery
+        ).delete()
+    except KeyError:
+        pass
+
+
+def current_occurrence(svc: Services, schedule_id: str) -> str | None:
+    """The occurrence an existing entry is waiting for (its second argument), or None."""
+    try:
+        entry = RedBeatSchedulerEntry.from_key(
+            RedBeatSchedulerEntry.generate_key(svc.celery, entry_name(schedule_id)), app=svc.celery
+        )
+    except KeyError:
+        return None
+    return entry.args[1] if len(entry.args) > 1 else None
+
+
+def sync_schedule(svc: Services, schedule_id: str, *, now: datetime | None = None) -> datetime | None:
+    """Make RedBeat match PostgreSQL for one schedule; returns the occurrence it will fire at."""
+    now = now or utcnow()
+    with svc.db.session() as session:
+        schedule = session.get(Schedule, schedule_id)
+        if schedule is None or not schedule.enabled:
+            delete_entry(svc, schedule_id)
+            return None
+        occurrence = due_occurrence(schedule, last_cron_fires(session, [schedule_id]).get(schedule_id), now)
+    write_entry(svc, schedule_id, occurrence)
+    return occurrence
+
+
+def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
+    """Re-create what Redis lost and drop what PostgreSQL no longer has; entries that still wait
+    for a future occurrence are left alone. Runs when beat starts and periodically."""
+    now = now or utcnow()
+    with svc.db.session() as session:
+        schedules = list(session.scalars(select(Schedule).where(Schedule.enabled.is_(True))))
+        fired = last_cron_fires(session, [s.id for s in schedules]) if schedules else {}
+    wanted = {s.id for s in schedules}
+    created = kept = removed = 0
+    for schedule in schedules:
+        occurrence = due_occurrence(schedule, fired.get(schedule.id), now)
+        waiting = current_occurrence(svc, schedule.id)
+        if waiting and datetime.fromisoformat(waiting) >= now - timedelta(minutes=1):
+            kept += 1
+            continue
+        write_entry(svc, schedule.id, occurrence)
+        created += 1
+    prefix = RedBeatSchedulerEntry.generate_key(svc.celery, ENTRY_PREFIX)
+    for key in svc.redis.scan_iter(match=f"{prefix}*", count=1000):
+        schedule_id = key.decode().removeprefix(prefix)
+        if schedule_id not in wanted:
+            delete_entry(svc, schedule_id)
+            removed += 1
+    log.info("schedules reconciled", extra={"created": created, "kept": kept, "removed": removed})
+    return {"created": created, "kept": kept, "removed": removed}

@@ -1,0 +1,62 @@
+"""A real beat (RedBeat on the real Redis) fires a due schedule exactly once and its scan is created."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery.beat import EmbeddedService
+from redbeat import RedBeatSchedulerEntry
+from sqlalchemy import func, select, update
+
+from beat.sync import entry_name
+from shared.models import Scan, Schedule, ScheduleRun, utcnow
+from shared.schedules import fire
+from tests.api.test_schedules import REFERENCE, create
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_due_schedule_fires_exactly_once(client, worker, svc, celery_app, tenant, make_account, moto):
+    make_account(tenant, endpoint_url=moto, regions=("us-east-1",))
+    body = {
+        **REFERENCE,
+        "schedule": {"cron": "* * * * *", "timezone": "Europe/Berlin"},
+        "scan_config": {**REFERENCE["scan_config"], "cloud_providers": ["aws"]},
+    }
+    schedule = create(client, tenant, body)
+    with svc.db.session() as session:
+        # Created minutes ago and never fired while beat was down: one catch-up fire is due now
+        # (not one per missed minute).
+        session.execute(
+            update(Schedule)
+            .where(Schedule.id == schedule["id"])
+            .values(created_at=utcnow() - timedelta(minutes=3, seconds=30))
+        )
+    svc.redis.delete(RedBeatSchedulerEntry.generate_key(celery_app, entry_name(schedule["id"])))  # Redis lost it
+
+    # The beat starts by reconciling PostgreSQL into RedBeat (the beat_init signal).
+    beat = EmbeddedService(celery_app, thread=True, scheduler_cls="redbeat.RedBeatScheduler")
+    beat.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with svc.db.session() as session:
+                runs = session.scalars(select(ScheduleRun).where(ScheduleRun.schedule_id == schedule["id"])).all()
+            if runs and runs[0].scan_id:
+                break
+            time.sleep(0.2)
+    finally:
+        beat.stop()
+        beat.join(10)
+
+    assert len(runs) == 1 and runs[0].trigger == "cron" and runs[0].status == "created"
+    # A second delivery of the same fire (two beats, a retry) creates nothing.
+    assert fire(svc, schedule["id"], runs[0].fire_time, "cron") is None
+    with svc.db.session() as session:
+        scans = session.scalar(select(func.count()).select_from(Scan).where(Scan.schedule_id == schedule["id"]))
+    assert scans == 1
+    # The fire pointed RedBeat at the next occurrence, in the future.
+    fetched = client.get(f"/v1/scans/schedules/{schedule['id']}", headers=tenant.headers).get_json()
+    assert fetched["last_scan_id"] == runs[0].scan_id
