@@ -46,12 +46,16 @@ test: install
 	$(BIN)/pytest
 
 bench: migrate
+	$(WITH_KEYS) $(BIN)/python -m bench.policy_engine
 	$(WITH_KEYS) $(BIN)/python -m bench.scan_throughput
+	$(WITH_KEYS) $(BIN)/python -m bench.discovery
+	$(WITH_KEYS) $(BIN)/python -m bench.schedules
+	$(WITH_KEYS) $(BIN)/python -m bench.stream_latency
 
 up: migrate
 	mkdir -p $(RUN)
 	$(WITH_KEYS) $(BIN)/gunicorn --daemon --pid $(RUN)/api.pid --bind $(API_BIND) --workers 2 \
-		--worker-class gthread --threads 16 --access-logfile $(RUN)/api-access.log \
+		--worker-class gthread --threads 256 --access-logfile $(RUN)/api-access.log \
 		--error-logfile $(RUN)/api.log 'api.wsgi:app'
 	$(WITH_KEYS) $(BIN)/celery -A workers.main worker --detach --pidfile $(RUN)/worker.pid \
 		--logfile $(RUN)/worker.log -Q $(QUEUES) -c $(WORKER_CONCURRENCY) -n worker@%h

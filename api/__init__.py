@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, policies, resources, scans, schedules
+    from api import accounts, events, policies, resources, scans, schedules, stream
     from api.auth import register_auth
     from api.errors import register_error_handlers
     from workers.celery_app import create_celery
@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.register_blueprint(scans.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(resources.bp)
+    app.register_blueprint(events.bp)
+    stream.init_app(app, settings)
     app.register_blueprint(policies.policies)
     app.register_blueprint(policies.frameworks)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
-from shared import schedules
+from shared import schedules, triggers
 from shared.scans import render
 from shared.scans.service import get_scan, queue_position
 
@@ -60,3 +60,16 @@ def run_schedule(schedule_id: str):
             scan = get_scan(session, tenant_id(), run.scan_id)
             body["scan"] = render.created(scan, queue_position=queue_position(session, scan), base_url=base_url())
     return body, 202
+
+
+# No API key: the caller proves itself with the schedule's secret (HMAC of timestamp and body).
+@bp.post("/<schedule_id>/webhook", endpoint="webhook_public")
+def schedule_webhook(schedule_id: str):
+    run = triggers.webhook_fire(
+        services(),
+        schedule_id,
+        request.get_data(),
+        request.headers.get("X-PolicyCortex-Timestamp"),
+        request.headers.get("X-PolicyCortex-Signature"),
+    )
+    return {"run": schedules.render_run(run) if run else None}, 202

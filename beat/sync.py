@@ -5,11 +5,13 @@ rewrites the entry for the occurrence after it."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 
 from celery.schedules import crontab
 from redbeat import RedBeatSchedulerEntry
+from redbeat.schedulers import ensure_conf
 from sqlalchemy import select
 
 from shared.context import Services
@@ -23,6 +25,11 @@ FIRE_TASK = "schedule-fire"
 
 def entry_name(schedule_id: str) -> str:
     return f"{ENTRY_PREFIX}{schedule_id}"
+
+
+def entry_key(svc: Services, schedule_id: str) -> str:
+    ensure_conf(svc.celery)  # RedBeat reads its key prefix from a config it attaches lazily
+    return RedBeatSchedulerEntry.generate_key(svc.celery, entry_name(schedule_id))
 
 
 def _pinned(occurrence: datetime) -> crontab:
@@ -47,22 +54,9 @@ def write_entry(svc: Services, schedule_id: str, occurrence: datetime) -> None:
 
 def delete_entry(svc: Services, schedule_id: str) -> None:
     try:
-        RedBeatSchedulerEntry.from_key(
-            RedBeatSchedulerEntry.generate_key(svc.celery, entry_name(schedule_id)), app=svc.celery
-        ).delete()
+        RedBeatSchedulerEntry.from_key(entry_key(svc, schedule_id), app=svc.celery).delete()
     except KeyError:
         pass
-
-
-def current_occurrence(svc: Services, schedule_id: str) -> str | None:
-    """The occurrence an existing entry is waiting for (its second argument), or None."""
-    try:
-        entry = RedBeatSchedulerEntry.from_key(
-            RedBeatSchedulerEntry.generate_key(svc.celery, entry_name(schedule_id)), app=svc.celery
-        )
-    except KeyError:
-        return None
-    return entry.args[1] if len(entry.args) > 1 else None
 
 
 def sync_schedule(svc: Services, schedule_id: str, *, now: datetime | None = None) -> datetime | None:
@@ -78,6 +72,19 @@ def sync_schedule(svc: Services, schedule_id: str, *, now: datetime | None = Non
     return occurrence
 
 
+def waiting_occurrences(svc: Services, schedule_ids: list[str]) -> dict[str, str]:
+    """The occurrence each existing entry waits for, read in one round trip."""
+    pipe = svc.redis.pipeline(transaction=False)
+    for schedule_id in schedule_ids:
+        pipe.hget(entry_key(svc, schedule_id), "definition")
+    waiting = {}
+    for schedule_id, definition in zip(schedule_ids, pipe.execute(), strict=True):
+        args = json.loads(definition).get("args") if definition else None
+        if args and len(args) > 1:
+            waiting[schedule_id] = args[1]
+    return waiting
+
+
 def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
     """Re-create what Redis lost and drop what PostgreSQL no longer has; entries that still wait
     for a future occurrence are left alone. Runs when beat starts and periodically."""
@@ -85,17 +92,17 @@ def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
     with svc.db.session() as session:
         schedules = list(session.scalars(select(Schedule).where(Schedule.enabled.is_(True))))
         fired = last_cron_fires(session, [s.id for s in schedules]) if schedules else {}
-    wanted = {s.id for s in schedules}
+    waiting = waiting_occurrences(svc, [s.id for s in schedules])
     created = kept = removed = 0
     for schedule in schedules:
-        occurrence = due_occurrence(schedule, fired.get(schedule.id), now)
-        waiting = current_occurrence(svc, schedule.id)
-        if waiting and datetime.fromisoformat(waiting) >= now - timedelta(minutes=1):
+        occurrence = waiting.get(schedule.id)
+        if occurrence and datetime.fromisoformat(occurrence) >= now - timedelta(minutes=1):
             kept += 1
             continue
-        write_entry(svc, schedule.id, occurrence)
+        write_entry(svc, schedule.id, due_occurrence(schedule, fired.get(schedule.id), now))
         created += 1
-    prefix = RedBeatSchedulerEntry.generate_key(svc.celery, ENTRY_PREFIX)
+    wanted = {s.id for s in schedules}
+    prefix = entry_key(svc, "")
     for key in svc.redis.scan_iter(match=f"{prefix}*", count=1000):
         schedule_id = key.decode().removeprefix(prefix)
         if schedule_id not in wanted:

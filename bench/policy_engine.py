@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import jmespath
 
+from shared.estates import DEMO_POLICIES
 from shared.policies import builtin_policies
 from shared.policies.conditions import port_spec_includes
 
-POLICIES = ("pol_s3_default_encryption", "pol_s3_public_access_block", "pol_s3_versioning", "pol_ec2_sg_ssh_open",
-            "pol_ec2_sg_rdp_open", "pol_ec2_sg_all_ports_open", "pol_ec2_default_sg_closed")
+POLICIES = DEMO_POLICIES  # the seven checks also written by hand and in JMESPath below
 FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
@@ -45,15 +45,19 @@ def synthetic(count: int, seed: int = 7) -> list[tuple[str, dict]]:
                 permission["IpRanges"] = [{"CidrIp": rng.choice(["0.0.0.0/0", "10.0.0.0/8", "203.0.113.0/24"])}]
                 permission["Ipv6Ranges"] = [{"CidrIpv6": "::/0"}] if rng.random() < 0.05 else []
                 permissions.append(permission)
-            group = {"GroupName": "default" if rng.random() < 0.1 else f"sg-{index}", "IpPermissions": permissions,
-                     "IpPermissionsEgress": [] if rng.random() < 0.5 else [{"IpProtocol": "-1"}]}
+            group = {
+                "GroupName": "default" if rng.random() < 0.1 else f"sg-{index}",
+                "IpPermissions": permissions,
+                "IpPermissionsEgress": [] if rng.random() < 0.5 else [{"IpProtocol": "-1"}],
+            }
             resources.append(("aws.ec2.security-group", group))
     return resources
 
 
 def _world(permission: dict) -> bool:
     return any(r.get("CidrIp") == "0.0.0.0/0" for r in permission.get("IpRanges", ())) or any(
-        r.get("CidrIpv6") == "::/0" for r in permission.get("Ipv6Ranges", ()))
+        r.get("CidrIpv6") == "::/0" for r in permission.get("Ipv6Ranges", ())
+    )
 
 
 def _port_open(port: int) -> Callable[[dict], bool]:
@@ -65,39 +69,43 @@ def _port_open(port: int) -> Callable[[dict], bool]:
 
 HAND_WRITTEN: dict[str, Callable[[dict], bool]] = {
     "pol_s3_default_encryption": lambda b: not (b.get("ServerSideEncryptionConfiguration") or {}).get("Rules"),
-    "pol_s3_public_access_block": lambda b: not all(
-        (b.get("PublicAccessBlockConfiguration") or {}).get(flag) is True for flag in FLAGS),
+    "pol_s3_public_access_block": lambda b: (
+        not all((b.get("PublicAccessBlockConfiguration") or {}).get(flag) is True for flag in FLAGS)
+    ),
     "pol_s3_versioning": lambda b: (b.get("Versioning") or {}).get("Status") != "Enabled",
     "pol_ec2_sg_ssh_open": _port_open(22),
     "pol_ec2_sg_rdp_open": _port_open(3389),
     "pol_ec2_sg_all_ports_open": lambda g: any(p.get("Ports") == "*" and _world(p) for p in g.get("IpPermissions", ())),
-    "pol_ec2_default_sg_closed": lambda g: g.get("GroupName") == "default" and bool(
-        g.get("IpPermissions") or g.get("IpPermissionsEgress")),
+    "pol_ec2_default_sg_closed": lambda g: (
+        g.get("GroupName") == "default" and bool(g.get("IpPermissions") or g.get("IpPermissionsEgress"))
+    ),
 }
 
 _WORLD = "(IpRanges[?CidrIp=='0.0.0.0/0'] || Ipv6Ranges[?CidrIpv6=='::/0'])"
 
 
 def _jmes_port(port: int) -> str:
-    return (f"length(IpPermissions[?(Ports=='*' || (FromPort <= `{port}` && ToPort >= `{port}`)) && {_WORLD}]) > `0`")
+    return f"length(IpPermissions[?(Ports=='*' || (FromPort <= `{port}` && ToPort >= `{port}`)) && {_WORLD}]) > `0`"
 
 
 JMESPATH = {
     "pol_s3_default_encryption": "!(ServerSideEncryptionConfiguration.Rules[0])",
     "pol_s3_public_access_block": "!(PublicAccessBlockConfiguration.BlockPublicAcls == `true` && "
-                                  "PublicAccessBlockConfiguration.IgnorePublicAcls == `true` && "
-                                  "PublicAccessBlockConfiguration.BlockPublicPolicy == `true` && "
-                                  "PublicAccessBlockConfiguration.RestrictPublicBuckets == `true`)",
+    "PublicAccessBlockConfiguration.IgnorePublicAcls == `true` && "
+    "PublicAccessBlockConfiguration.BlockPublicPolicy == `true` && "
+    "PublicAccessBlockConfiguration.RestrictPublicBuckets == `true`)",
     "pol_s3_versioning": "Versioning.Status != 'Enabled'",
     "pol_ec2_sg_ssh_open": _jmes_port(22),
     "pol_ec2_sg_rdp_open": _jmes_port(3389),
     "pol_ec2_sg_all_ports_open": f"length(IpPermissions[?Ports=='*' && {_WORLD}]) > `0`",
     "pol_ec2_default_sg_closed": "GroupName == 'default' && (length(IpPermissions) > `0` || "
-                                 "length(IpPermissionsEgress) > `0`)",
+    "length(IpPermissionsEgress) > `0`)",
 }
 
 
-def run(resources: list[tuple[str, dict]], checks_by_type: dict[str, list[Callable[[dict], bool]]]) -> tuple[list[bool], float]:
+def run(
+    resources: list[tuple[str, dict]], checks_by_type: dict[str, list[Callable[[dict], bool]]]
+) -> tuple[list[bool], float]:
     started = time.perf_counter()
     verdicts = [check(document) for rtype, document in resources for check in checks_by_type[rtype]]
     return verdicts, time.perf_counter() - started
@@ -121,17 +129,21 @@ def main() -> None:
     engines = {
         "compiled conditions": by_type(lambda pid: policies[pid].check),
         "hand-written Python": by_type(lambda pid: HAND_WRITTEN[pid]),
-        "JMESPath": by_type(lambda pid: (lambda doc, expr=compiled[pid]: bool(expr.search(doc)))),
+        "JMESPath": by_type(lambda pid: lambda doc, expr=compiled[pid]: bool(expr.search(doc))),
     }
     results = {name: run(resources, checks) for name, checks in engines.items()}
     reference = results["compiled conditions"][0]
     for name, (verdicts, _) in results.items():
         if verdicts != reference:
-            raise SystemExit(f"{name} disagrees with the compiled conditions on "
-                             f"{sum(a != b for a, b in zip(verdicts, reference, strict=True))} verdicts")
+            raise SystemExit(
+                f"{name} disagrees with the compiled conditions on "
+                f"{sum(a != b for a, b in zip(verdicts, reference, strict=True))} verdicts"
+            )
     evaluations = len(reference)
-    print(f"Policy engine: {len(resources):,} resources, {len(POLICIES)} policies, {evaluations:,} evaluations, "
-          f"{sum(reference):,} failures (all three agree on every verdict)")
+    print(
+        f"Policy engine: {len(resources):,} resources, {len(POLICIES)} policies, {evaluations:,} evaluations, "
+        f"{sum(reference):,} failures (all three agree on every verdict)"
+    )
     rates = {}
     for name, (_, seconds) in results.items():
         rates[name] = evaluations / seconds

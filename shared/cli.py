@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy import select
 
+from shared.cli_scans import scans
 from shared.settings import Settings, SettingsError
 
 
@@ -26,6 +27,9 @@ def _services():
 @click.group()
 def main() -> None:
     """PolicyCortex: cloud compliance scanning service."""
+
+
+main.add_command(scans)
 
 
 @main.command("secret-key")

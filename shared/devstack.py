@@ -126,8 +126,8 @@ class DevStack(ExitStack):
             try:
                 if requests.get(url, timeout=2).ok:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # still starting (or a loaded machine): ask again
             time.sleep(0.3)
         raise RuntimeError(f"{url} did not answer within {timeout}s")
 

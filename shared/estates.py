@@ -10,6 +10,16 @@ from collections.abc import Iterable
 import boto3
 
 DEMO_CREDENTIALS = {"access_key_id": "AKIADEMODEMODEMO0000", "secret_access_key": "demo-secret"}
+# The policies whose findings seed_demo_estate's answer lists exactly (the library has more).
+DEMO_POLICIES = (
+    "pol_s3_default_encryption",
+    "pol_s3_public_access_block",
+    "pol_s3_versioning",
+    "pol_ec2_sg_ssh_open",
+    "pol_ec2_sg_rdp_open",
+    "pol_ec2_sg_all_ports_open",
+    "pol_ec2_default_sg_closed",
+)
 BUCKET_POLICIES = ("pol_s3_default_encryption", "pol_s3_public_access_block", "pol_s3_versioning")
 WORLD = [{"CidrIp": "0.0.0.0/0"}]
 
@@ -61,7 +71,8 @@ def default_groups(endpoint_url: str, region: str) -> list[str]:
 def seed_demo_estate(
     endpoint_url: str, regions: Iterable[str] = ("us-east-1", "eu-west-1")
 ) -> set[tuple[str, str, str]]:
-    """A small, deliberately insecure estate; returns every (policy, resource name, region) it violates."""
+    """A small, deliberately insecure estate; returns every (policy, resource name, region) of
+    DEMO_POLICIES it violates."""
     regions = list(regions)
     expected: set[tuple[str, str, str]] = set()
     home = "us-east-1"

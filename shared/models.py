@@ -148,6 +148,7 @@ class ScanShard(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     resources_scanned: Mapped[int] = mapped_column(Integer, default=0)
     violations_found: Mapped[int] = mapped_column(Integer, default=0)
+    resources_carried: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # {policy_id: [evaluated, failed]}: the raw material of every score.
     policy_stats: Mapped[dict] = mapped_column(default=dict)
     errors: Mapped[list] = mapped_column(default=list)
@@ -175,6 +176,8 @@ class Resource(Base):
     name: Mapped[str] = mapped_column(Text)
     config: Mapped[dict]
     config_hash: Mapped[str] = mapped_column(String(64))
+    # When config_hash last changed: incremental scans re-evaluate only what changed since their baseline.
+    config_changed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_scan_id: Mapped[str | None] = mapped_column(String(32))

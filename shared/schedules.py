@@ -293,6 +293,7 @@ def fire(
         if trigger == "policy_update" and details and details.get("policies"):
             body = {
                 **body,
+                "frameworks": [],  # a new custom policy belongs to no framework yet
                 "scan_type": "policy_specific",
                 "scope": {**body["scope"], "include_policies": details["policies"]},
             }

@@ -16,6 +16,7 @@ ROUTES = {
     "scan-finalize": "scans",
     "scan-shard": "shards",
     "schedule-fire": "scans",
+    "schedule-debounced-fire": "scans",
     "schedules-reconcile": "housekeeping",
 }
 

@@ -13,6 +13,7 @@ from shared.scans.finalizer import finalize_scan
 from shared.scans.planner import plan_scan
 from shared.scans.runner import record_crash, run_shard
 from shared.schedules import fire
+from shared.triggers import fire_debounced
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,12 @@ def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
     run = fire(svc, schedule_id, datetime.fromisoformat(fire_time), "cron")
     sync_schedule(svc, schedule_id)
     return {"schedule_id": schedule_id, "scan_id": run.scan_id if run else None, "duplicate": run is None}
+
+
+@shared_task(name="schedule-debounced-fire", bind=True, acks_late=True)
+def schedule_debounced_fire(self, schedule_id: str) -> dict:
+    """The end of a resource-change debounce window: one scan of what changed in it."""
+    return {"schedule_id": schedule_id, "scan_id": fire_debounced(services(self), schedule_id)}
 
 
 # Periodic (beat_schedule) and at beat start: a flushed Redis loses no schedule.

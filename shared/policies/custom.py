@@ -15,6 +15,7 @@ from shared.frameworks import Framework
 from shared.models import CustomFramework, CustomPolicy, utcnow
 from shared.policies import SEVERITIES, Policy, PolicyError, load_policy
 from shared.scans.schemas import error_details
+from shared.triggers import policy_updated
 
 
 class ReadOnly(Conflict):
@@ -35,6 +36,7 @@ def create_policy(svc: Services, tenant_id: str, document: dict) -> Policy:
         if policy.id in catalog.policies or policy.id in catalog.groups:
             raise Conflict(f"Policy {policy.id} already exists")
         session.add(CustomPolicy(tenant_id=tenant_id, policy_id=policy.id, document=document))
+    policy_updated(svc, tenant_id, policy.id)
     return policy
 
 
@@ -59,6 +61,7 @@ def update_policy(svc: Services, tenant_id: str, policy_id: str, changes: dict) 
         except PolicyError as exc:
             raise _policy_error(exc) from None
         row.document, row.updated_at = document, utcnow()
+    policy_updated(svc, tenant_id, policy_id)
     return policy
 
 

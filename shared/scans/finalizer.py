@@ -11,9 +11,11 @@ from shared.catalog import catalog_for
 from shared.context import Services
 from shared.durations import format_duration, format_effort
 from shared.models import Scan, ScanShard, Violation, utcnow
+from shared.notifications import notify_scan_finished
 from shared.progress import ScanProgress, estimate_total
 from shared.remediation import remediate_scan
 from shared.scans.service import promote_pending
+from shared.triggers import evaluate_drift
 
 SEVERITY_WEIGHTS = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
@@ -158,6 +160,7 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
             "resolved_violations": resolved,
             "violation_breakdown": breakdown,
             "errors": [error for shard in shards for error in shard.errors],
+            "carried_forward": sum(s.resources_carried for s in shards),
             "remediation": {
                 "auto_remediated": auto_remediated,
                 "manual_required": total - auto_remediated,
@@ -171,4 +174,6 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
     progress = ScanProgress(svc.redis, scan_id)
     progress.publish("completed", status=status, reason=reason, duration=duration, results=scan.results)
     promote_pending(svc, tenant_id)
+    notify_scan_finished(svc, scan_id)
+    evaluate_drift(svc, scan_id)
     return scan

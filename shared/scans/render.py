@@ -127,6 +127,7 @@ def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: st
             "resolved_violations": results.get("resolved_violations"),
             "violation_breakdown": counts.violations,
             "errors": results.get("errors", []),
+            "carried_forward": results.get("carried_forward", 0),
         },
         "remediation": {
             "auto_remediated": remediation.get("auto_remediated", 0),

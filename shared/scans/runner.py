@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.catalog import catalog_for
@@ -41,25 +41,35 @@ class ShardEvaluator:
         self.scope = scope
         self.scan_id, self.shard_id, self.account_id = scan_id, shard_id, account_id
         self.stats: dict[str, list[int]] = {}
-        self.scanned = self.violations = 0
+        self.scanned = self.violations = self.carried = 0
 
-    def evaluate(self, page: list[CollectedResource]) -> tuple[list[CollectedResource], list[dict], dict[str, int]]:
-        """In-scope resources, violation rows and violations by severity for one page."""
-        in_scope = [resource for resource in page if self.scope.admits(resource)]
+    def in_scope(self, page: list[CollectedResource]) -> list[CollectedResource]:
+        return [resource for resource in page if self.scope.admits(resource)]
+
+    def evaluate(
+        self, in_scope: list[CollectedResource], carried: dict[str, set[str]] | None = None
+    ) -> tuple[list[dict], dict[str, int]]:
+        """Violation rows and violations by severity for one page of in-scope resources. `carried`
+        holds the baseline's failed policy ids of resources unchanged since it (incremental scans):
+        their verdicts are carried forward instead of evaluated again."""
+        carried = carried or {}
         rows: list[dict] = []
         by_severity: dict[str, int] = defaultdict(int)
         for resource in in_scope:
+            previous = carried.get(resource.uid)
             for policy in self.by_type.get(resource.resource_type, ()):
                 counts = self.stats.setdefault(policy.id, [0, 0])
                 counts[0] += 1
-                if not policy.check(resource.document):
+                failed = policy.id in previous if previous is not None else policy.check(resource.document)
+                if not failed:
                     continue
                 counts[1] += 1
                 by_severity[policy.severity] += 1
                 rows.append(self._violation(policy, resource))
         self.scanned += len(in_scope)
+        self.carried += len(carried)
         self.violations += len(rows)
-        return in_scope, rows, dict(by_severity)
+        return rows, dict(by_severity)
 
     def _violation(self, policy: Policy, resource: CollectedResource) -> dict:
         return {
@@ -79,6 +89,58 @@ class ShardEvaluator:
             ),
             "effort_minutes": policy.effort_minutes,
         }
+
+
+class Baseline:
+    """The previous completed scan of the same scope, against which an incremental scan decides
+    what changed: a resource whose configuration hash has not changed since that scan completed
+    keeps that scan's verdicts."""
+
+    def __init__(self, svc: Services, scan_id: str, completed_at: datetime):
+        self.svc, self.scan_id, self.completed_at = svc, scan_id, completed_at
+
+    @classmethod
+    def of(cls, svc: Services, session, scan: Scan) -> Baseline | None:
+        previous = session.execute(
+            select(Scan.id, Scan.completed_at)
+            .where(
+                Scan.tenant_id == scan.tenant_id,
+                Scan.scope_key == scan.scope_key,
+                Scan.status == "completed",
+                Scan.completed_at <= scan.created_at,
+            )
+            .order_by(Scan.completed_at.desc())
+            .limit(1)
+        ).first()
+        return cls(svc, previous.id, previous.completed_at) if previous else None
+
+    def unchanged_verdicts(self, account_id: str, resources: list[CollectedResource]) -> dict[str, set[str]]:
+        """uid -> the baseline's failed policy ids, for the resources unchanged since the baseline."""
+        hashes = {r.uid: r.config_hash for r in resources}
+        if not hashes:
+            return {}
+        with self.svc.db.session() as session:
+            known = session.execute(
+                select(Resource.resource_uid, Resource.config_hash, Resource.config_changed_at).where(
+                    Resource.account_id == account_id, Resource.resource_uid.in_(list(hashes))
+                )
+            ).all()
+            unchanged = [
+                uid
+                for uid, digest, changed in known
+                if digest == hashes[uid] and changed and changed <= self.completed_at
+            ]
+            verdicts: dict[str, set[str]] = {uid: set() for uid in unchanged}
+            if unchanged:
+                for uid, policy_id in session.execute(
+                    select(Violation.resource_uid, Violation.policy_id).where(
+                        Violation.scan_id == self.scan_id,
+                        Violation.account_id == account_id,
+                        Violation.resource_uid.in_(unchanged),
+                    )
+                ):
+                    verdicts[uid].add(policy_id)
+        return verdicts
 
 
 def _write_page(
@@ -110,6 +172,7 @@ def _write_page(
                         "config_hash": r.config_hash,
                         "first_seen": now,
                         "last_seen": now,
+                        "config_changed_at": now,
                         "last_scan_id": scan_id,
                     }
                     for r in unique.values()
@@ -126,6 +189,10 @@ def _write_page(
                         "config_hash": excluded.config_hash,
                         "last_seen": excluded.last_seen,
                         "last_scan_id": excluded.last_scan_id,
+                        "config_changed_at": case(
+                            (Resource.__table__.c.config_hash != excluded.config_hash, excluded.last_seen),
+                            else_=Resource.__table__.c.config_changed_at,
+                        ),
                     },
                 )
             )
@@ -182,6 +249,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         scan = session.get(Scan, shard.scan_id)
         account = session.get(CloudAccount, shard.account_id)
         tenant_id, deadline = scan.tenant_id, scan.deadline_at
+        baseline = Baseline.of(svc, session, scan) if scan.scan_type == "incremental" else None
         catalog = catalog_for(session, scan.tenant_id)
         policies = [catalog.policies[pid] for pid in scan.policy_ids if pid in catalog.policies]
         policies = [p for p in policies if p.resource_type in shard.resource_types]
@@ -203,7 +271,9 @@ def run_shard(svc: Services, shard_id: int) -> dict:
                 final_status = _stop_reason(progress, deadline)
                 if final_status:
                     break
-                in_scope, violations, by_severity = evaluator.evaluate(page)
+                in_scope = evaluator.in_scope(page)
+                carried = baseline.unchanged_verdicts(account.id, in_scope) if baseline else None
+                violations, by_severity = evaluator.evaluate(in_scope, carried)
                 _write_page(
                     svc, tenant_id, account, shard.scan_id, in_scope, violations, _shard_values(shard_id, evaluator)
                 )
@@ -248,6 +318,7 @@ def _shard_values(shard_id: int, evaluator: ShardEvaluator) -> dict:
         "id": shard_id,
         "resources_scanned": evaluator.scanned,
         "violations_found": evaluator.violations,
+        "resources_carried": evaluator.carried,
         "policy_stats": evaluator.stats,
     }
 

@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from shared.durations import parse_duration
 from shared.policies import PROVIDERS
 
-SCAN_TYPES = ("full", "policy_specific", "resource_specific")
+SCAN_TYPES = ("full", "policy_specific", "resource_specific", "incremental")
 STATUSES = ("pending", "running", "completed", "failed", "cancelled", "timed_out")
 TERMINAL_STATUSES = ("completed", "failed", "cancelled", "timed_out")
 CHANNELS = ("email", "slack", "webhook")

@@ -38,6 +38,7 @@ ROUTES = [
     ("PATCH", "/v1/scans/schedules/sch_0000000000000000", "write"),
     ("DELETE", "/v1/scans/schedules/sch_0000000000000000", "write"),
     ("POST", "/v1/scans/schedules/sch_0000000000000000/run", "write"),
+    ("POST", "/v1/events", "write"),
     ("GET", "/v1/frameworks", "read"),
     ("POST", "/v1/frameworks", "write"),
     ("GET", "/v1/frameworks/soc2", "read"),

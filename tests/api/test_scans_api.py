@@ -71,9 +71,14 @@ def test_details_match_the_reference_shape(client, svc, tenant):
         "resolved_violations": 23,
         "violation_breakdown": {"critical": 8, "high": 23, "medium": 54, "low": 42},
         "errors": [],
+        "carried_forward": 0,
     }
     assert body["remediation"] == {
-        "auto_remediated": 45, "manual_required": 82, "estimated_effort": "14.5h", "failed_actions": 0, "mode": "off",
+        "auto_remediated": 45,
+        "manual_required": 82,
+        "estimated_effort": "14.5h",
+        "failed_actions": 0,
+        "mode": "off",
     }
     for field in ("started_at", "completed_at", "created_at"):
         assert body[field].endswith("Z") and len(body[field]) == 20

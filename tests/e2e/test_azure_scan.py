@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from shared.catalog import Catalog
+from shared.fakes.azure import DENIED_SUBSCRIPTION, SUBSCRIPTION, FakeAzure, demo_estate
 from shared.models import ScanShard, Violation
-from tests.azure_fake import DENIED_SUBSCRIPTION, SUBSCRIPTION, FakeAzure, demo_estate
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

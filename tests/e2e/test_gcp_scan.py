@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from shared.catalog import Catalog
+from shared.fakes.gcp import PROJECT, FakeAssetInventory, seed_estate
 from shared.models import ScanShard, Violation
 from tests.conftest import scan_body, wait_for_scan
-from tests.gcp_fake import PROJECT, FakeAssetInventory, seed_estate
 
 pytestmark = pytest.mark.e2e
 

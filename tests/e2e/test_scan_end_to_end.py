@@ -6,13 +6,14 @@ import boto3
 import pytest
 from sqlalchemy import select, update
 
-from shared.estates import DEMO_CREDENTIALS, WORLD, seed_demo_estate
+from shared.estates import DEMO_CREDENTIALS, DEMO_POLICIES, WORLD, seed_demo_estate
 from shared.models import Scan, ScanShard, Violation, utcnow
 from tests.conftest import free_port, scan_body, wait_for_scan
 from tests.fakes import SlowCloud
 
 pytestmark = pytest.mark.e2e
 REGIONS = ("us-east-1", "eu-west-1")
+KNOWN = {"scope": {"include_policies": list(DEMO_POLICIES)}}  # the policies the estate's answers cover
 
 
 def violations_of(svc, scan_id: str) -> set[tuple[str, str, str]]:
@@ -40,7 +41,7 @@ def test_full_scan_finds_exactly_the_known_violations(client, worker, svc, tenan
     expected = seed_demo_estate(moto, regions=REGIONS)
     make_account(tenant, endpoint_url=moto, regions=REGIONS)
 
-    response = client.post("/v1/scans", json=scan_body(), headers=tenant.headers)
+    response = client.post("/v1/scans", json=scan_body(**KNOWN), headers=tenant.headers)
     assert response.status_code == 202, response.get_json()
     created = response.get_json()
     assert created["status"] == "running" and created["queue_position"] == 0
@@ -76,7 +77,9 @@ def test_full_scan_finds_exactly_the_known_violations(client, worker, svc, tenan
 def test_second_scan_diffs_against_the_previous_one(client, worker, svc, tenant, make_account, moto):
     seed_demo_estate(moto, regions=REGIONS)
     make_account(tenant, endpoint_url=moto, regions=REGIONS)
-    first = wait_for_scan(client, tenant, client.post("/v1/scans", json=scan_body(), headers=tenant.headers).json["id"])
+    first = wait_for_scan(
+        client, tenant, client.post("/v1/scans", json=scan_body(**KNOWN), headers=tenant.headers).json["id"]
+    )
 
     # Fix one finding, add two new ones.
     aws("s3", moto).put_bucket_versioning(Bucket="logs-prod", VersioningConfiguration={"Status": "Enabled"})
@@ -87,7 +90,7 @@ def test_second_scan_diffs_against_the_previous_one(client, worker, svc, tenant,
     )
     aws("s3", moto).create_bucket(Bucket="new-bucket")
 
-    created = client.post("/v1/scans", json=scan_body(), headers=tenant.headers).json
+    created = client.post("/v1/scans", json=scan_body(**KNOWN), headers=tenant.headers).json
     assert created["estimated_resources"] == first["progress"]["scanned_resources"]
     assert created["estimated_duration"].endswith("m")
     second = wait_for_scan(client, tenant, created["id"])
@@ -122,6 +125,10 @@ def test_scope_globs_and_policy_specific_scan(client, worker, svc, tenant, make_
         ("pol_s3_public_access_block", "logs-prod", "us-east-1"),
         ("pol_s3_default_encryption", "payroll-exports", "us-east-1"),
         ("pol_s3_public_access_block", "payroll-exports", "us-east-1"),
+        # No bucket policy denies plain-HTTP requests, not even on the otherwise secure bucket.
+        ("pol_s3_deny_insecure_transport", "logs-prod", "us-east-1"),
+        ("pol_s3_deny_insecure_transport", "payroll-exports", "us-east-1"),
+        ("pol_s3_deny_insecure_transport", "secure-data", "us-east-1"),
     }
     # Security groups can never match an S3 ARN glob, so no regional shard lists them.
     assert [s.region for s in shards_of(svc, scan["id"])] == ["global"]
@@ -131,7 +138,7 @@ def test_scope_globs_and_policy_specific_scan(client, worker, svc, tenant, make_
 def test_sequential_execution_runs_shards_one_after_another(client, worker, svc, tenant, make_account, moto):
     seed_demo_estate(moto, regions=REGIONS)
     make_account(tenant, endpoint_url=moto, regions=REGIONS)
-    body = scan_body(execution={"parallel_execution": False})
+    body = scan_body(execution={"parallel_execution": False}, **KNOWN)
     scan = wait_for_scan(client, tenant, client.post("/v1/scans", json=body, headers=tenant.headers).json["id"])
     assert scan["status"] == "completed"
     shards = shards_of(svc, scan["id"])
@@ -143,7 +150,9 @@ def test_sequential_execution_runs_shards_one_after_another(client, worker, svc,
 def test_unreachable_cloud_fails_the_scan_visibly(client, worker, svc, tenant, make_account):
     dead_endpoint = f"http://127.0.0.1:{free_port()}"
     make_account(tenant, endpoint_url=dead_endpoint, regions=("us-east-1",))
-    scan = wait_for_scan(client, tenant, client.post("/v1/scans", json=scan_body(), headers=tenant.headers).json["id"])
+    scan = wait_for_scan(
+        client, tenant, client.post("/v1/scans", json=scan_body(**KNOWN), headers=tenant.headers).json["id"]
+    )
     # A failed listing is never "no resources, all compliant".
     assert scan["status"] == "failed"
     assert scan["results"]["compliance_score"] is None
@@ -159,7 +168,9 @@ def test_one_failing_account_does_not_stop_the_others(client, worker, svc, tenan
     expected = seed_demo_estate(moto, regions=("us-east-1",))
     make_account(tenant, endpoint_url=moto, regions=("us-east-1",))
     make_account(tenant, endpoint_url=f"http://127.0.0.1:{free_port()}", regions=("us-east-1",))
-    scan = wait_for_scan(client, tenant, client.post("/v1/scans", json=scan_body(), headers=tenant.headers).json["id"])
+    scan = wait_for_scan(
+        client, tenant, client.post("/v1/scans", json=scan_body(**KNOWN), headers=tenant.headers).json["id"]
+    )
     assert scan["status"] == "completed"
     assert "Completed with errors in 2 of 4 shards" in scan["status_reason"]
     assert len(scan["results"]["errors"]) == 2
@@ -252,6 +263,8 @@ def test_a_scan_that_cannot_be_planned_fails_with_a_reason(client, worker, svc, 
     with svc.db.session() as session:
         # Credentials encrypted under a key this service no longer has: the region listing cannot start.
         session.get(CloudAccount, account["id"]).credentials_encrypted = b"gAAAAA-not-decryptable"
-    scan = wait_for_scan(client, tenant, client.post("/v1/scans", json=scan_body(), headers=tenant.headers).json["id"])
+    scan = wait_for_scan(
+        client, tenant, client.post("/v1/scans", json=scan_body(**KNOWN), headers=tenant.headers).json["id"]
+    )
     assert scan["status"] == "failed"
     assert scan["status_reason"] == "Planning failed: CredentialsError"

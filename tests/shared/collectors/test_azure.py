@@ -10,8 +10,8 @@ from azure.identity import ClientSecretCredential
 
 from shared.collectors import CollectionError, collector_for, is_global, load_providers, resource_types, uid_prefix
 from shared.collectors.azure import AzureCollector, AzureResource
+from shared.fakes.azure import DENIED_SUBSCRIPTION, GROUP, SUBSCRIPTION, FakeAzure, demo_estate, row
 from shared.settings import Settings
-from tests.azure_fake import DENIED_SUBSCRIPTION, GROUP, SUBSCRIPTION, FakeAzure, demo_estate, row
 from tests.conftest import free_port
 
 load_providers()

@@ -16,9 +16,9 @@ from google.auth.exceptions import DefaultCredentialsError
 
 from shared.collectors import CollectionError, collectors, is_global, load_providers, resource_types, uid_prefix
 from shared.collectors.gcp import GcpCollector, integral
+from shared.fakes.gcp import PROJECT, PROJECT_NUMBER, FakeAssetInventory, seed_estate
 from shared.settings import Settings
 from tests.conftest import free_port
-from tests.gcp_fake import PROJECT, PROJECT_NUMBER, FakeAssetInventory, seed_estate
 
 load_providers()
 GCP_TYPES = sorted(name for name in resource_types if name.startswith("gcp."))
