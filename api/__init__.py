@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, events, policies, resources, scans, schedules, stream
+    from api import accounts, events, notifications, policies, resources, scans, schedules, stream
     from api.auth import register_auth
     from api.errors import register_error_handlers
     from workers.celery_app import create_celery
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(resources.bp)
     app.register_blueprint(events.bp)
+    app.register_blueprint(notifications.bp)
     stream.init_app(app, settings)
     app.register_blueprint(policies.policies)
     app.register_blueprint(policies.frameworks)

@@ -48,8 +48,10 @@ def write_entry(svc: Services, schedule_id: str, occurrence: datetime) -> None:
         app=svc.celery,
     )
     entry.save()
-    # Just before the occurrence, so RedBeat sees it as the next one due (a past one is due now).
-    entry.reschedule(last_run_at=occurrence - timedelta(minutes=1))
+    # RedBeat puts an entry's due time at last_run_at + (next match - now): with last_run_at = now
+    # that is the occurrence itself; a missed occurrence gets a last run before it, so it is due now.
+    now = utcnow()
+    entry.reschedule(last_run_at=now if occurrence > now else occurrence - timedelta(minutes=1))
 
 
 def delete_entry(svc: Services, schedule_id: str) -> None:
@@ -72,16 +74,23 @@ def sync_schedule(svc: Services, schedule_id: str, *, now: datetime | None = Non
     return occurrence
 
 
-def waiting_occurrences(svc: Services, schedule_ids: list[str]) -> dict[str, str]:
-    """The occurrence each existing entry waits for, read in one round trip."""
+def waiting_occurrences(svc: Services, schedule_ids: list[str]) -> dict[str, datetime]:
+    """The occurrence each existing entry waits for, when RedBeat's due time agrees with it (after a
+    fire, RedBeat itself may re-score the entry from its old pin), read in one round trip."""
+    schedule_key = svc.celery.redbeat_conf.schedule_key
     pipe = svc.redis.pipeline(transaction=False)
     for schedule_id in schedule_ids:
         pipe.hget(entry_key(svc, schedule_id), "definition")
+        pipe.zscore(schedule_key, entry_key(svc, schedule_id))
+    answers = pipe.execute()
     waiting = {}
-    for schedule_id, definition in zip(schedule_ids, pipe.execute(), strict=True):
+    for index, schedule_id in enumerate(schedule_ids):
+        definition, score = answers[2 * index], answers[2 * index + 1]
         args = json.loads(definition).get("args") if definition else None
-        if args and len(args) > 1:
-            waiting[schedule_id] = args[1]
+        if args and len(args) > 1 and score is not None:
+            occurrence = datetime.fromisoformat(args[1])
+            if abs(score - occurrence.timestamp()) <= 60:
+                waiting[schedule_id] = occurrence
     return waiting
 
 
@@ -96,7 +105,7 @@ def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
     created = kept = removed = 0
     for schedule in schedules:
         occurrence = waiting.get(schedule.id)
-        if occurrence and datetime.fromisoformat(occurrence) >= now - timedelta(minutes=1):
+        if occurrence and occurrence >= now - timedelta(minutes=1):
             kept += 1
             continue
         write_entry(svc, schedule.id, due_occurrence(schedule, fired.get(schedule.id), now))
@@ -108,5 +117,5 @@ def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
         if schedule_id not in wanted:
             delete_entry(svc, schedule_id)
             removed += 1
-    log.info("schedules reconciled", extra={"created": created, "kept": kept, "removed": removed})
+    log.info("schedules reconciled: %d written, %d kept, %d removed", created, kept, removed)
     return {"created": created, "kept": kept, "removed": removed}

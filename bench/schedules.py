@@ -112,10 +112,15 @@ def main() -> None:
 
         # Beat runs first (its start-up reconcile is not a fire delay); then 50 schedules are
         # pinned to a minute boundary at least a minute away and beat fires them.
+        started = time.perf_counter()
+        steady = reconcile(svc)  # what beat does when it starts, with every entry already in place
+        steady_seconds = time.perf_counter() - started
+        say(f"reconcile with every entry in place: {steady_seconds:.1f} s ({steady})")
         beat = EmbeddedService(celery, thread=True, scheduler_cls="redbeat.RedBeatScheduler")
         beat.start()
         try:
-            boundary = (utcnow() + timedelta(minutes=2)).replace(second=0, microsecond=0)
+            lead = timedelta(seconds=90 + 2 * steady_seconds)  # beat's own start-up reconcile comes first
+            boundary = (utcnow() + lead + timedelta(minutes=1)).replace(second=0, microsecond=0)
             due = ids[: args.due]
             for schedule_id in due:
                 write_entry(svc, schedule_id, boundary)

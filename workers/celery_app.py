@@ -18,6 +18,7 @@ ROUTES = {
     "schedule-fire": "scans",
     "schedule-debounced-fire": "scans",
     "schedules-reconcile": "housekeeping",
+    "notification-deliver": "notifications",
 }
 
 
@@ -60,7 +61,7 @@ def celery_config(settings: Settings) -> dict:
 
 def create_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
-    app = Celery("policycortex", include=["workers.tasks"], set_as_current=False)
+    app = Celery("policycortex", include=["workers.tasks", "workers.notification_tasks"], set_as_current=False)
     app.conf.update(celery_config(settings))
     app.services = Services(settings, celery=app)
 

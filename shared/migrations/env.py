@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import shared.notification_models  # noqa: F401 - its tables belong to the same metadata
 from shared.models import Base
 
 config = context.config

@@ -78,6 +78,9 @@ def test_reference_example_and_crud(client, svc, tenant):
     # Mirrored into RedBeat at once, pinned to the next occurrence in UTC.
     mirrored = entry(svc, body["id"])
     assert mirrored is not None and mirrored.task == "schedule-fire"
+    # RedBeat will wake for it exactly at the occurrence (its due-time formula is easy to skew).
+    score = svc.redis.zscore(svc.celery.redbeat_conf.schedule_key, mirrored.key)
+    assert abs(score - datetime.fromisoformat(body["next_run_at"].replace("Z", "+00:00")).timestamp()) <= 2
     assert mirrored.args == [body["id"], datetime.fromisoformat(body["next_run_at"].replace("Z", "+00:00")).isoformat()]
 
     patched = client.patch(

@@ -21,4 +21,6 @@ def test_tasks_have_stable_names_and_queues(settings):
     assert {"scan-plan", "scan-shard", "scan-finalize"} <= set(app.tasks)
     assert app.amqp.router.route({}, "scan-shard")["queue"].name == "shards"
     assert app.amqp.router.route({}, "scan-plan")["queue"].name == "scans"
+    assert app.amqp.router.route({}, "notification-deliver")["queue"].name == "notifications"
+    assert app.amqp.router.route({}, "schedules-reconcile")["queue"].name == "housekeeping"
     assert set(QUEUES) == {q.name for q in app.conf.task_queues}
