@@ -77,7 +77,7 @@ def sync_schedule(svc: Services, schedule_id: str, *, now: datetime | None = Non
 def waiting_occurrences(svc: Services, schedule_ids: list[str]) -> dict[str, datetime]:
     """The occurrence each existing entry waits for, when RedBeat's due time agrees with it (after a
     fire, RedBeat itself may re-score the entry from its old pin), read in one round trip."""
-    schedule_key = svc.celery.redbeat_conf.schedule_key
+    schedule_key = ensure_conf(svc.celery).schedule_key
     pipe = svc.redis.pipeline(transaction=False)
     for schedule_id in schedule_ids:
         pipe.hget(entry_key(svc, schedule_id), "definition")
