@@ -17,6 +17,11 @@ def beat_settings(settings: Settings) -> dict:
         "beat_max_loop_interval": 5,
         # Static entries; each schedule's own entry is written by beat.sync.
         "beat_schedule": {
+            "notifications-requeue": {
+                "task": "notifications-requeue",
+                "schedule": 300.0,
+                "options": {"queue": "housekeeping"},
+            },
             "schedules-reconcile": {
                 "task": "schedules-reconcile",
                 "schedule": 300.0,

@@ -64,7 +64,6 @@ class Settings:
     detail_concurrency: int = 8
     page_size: int = 500
     log_level: str = "INFO"
-    celery_always_eager: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -19,6 +19,7 @@ ROUTES = {
     "schedule-debounced-fire": "scans",
     "schedules-reconcile": "housekeeping",
     "notification-deliver": "notifications",
+    "notifications-requeue": "housekeeping",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from shared.notifications import deliver
+from shared.notifications import deliver, requeue_overdue
 
 
 # acks_late + reject_on_worker_lost: a delivery whose worker dies is redelivered (at least once;
@@ -26,3 +26,10 @@ def notification_deliver(self, delivery_id: int) -> dict:
         # Exponential back-off: the delay was computed from the attempt count on the row.
         raise self.retry(countdown=outcome.retry_in)
     return {"delivery_id": delivery_id, "status": outcome.status, "attempts": outcome.attempts}
+
+
+# Periodic (beat_schedule): deliveries whose task was lost (the broker was down when it was sent)
+# are sent again; the delivery row's attempt counter keeps the cap.
+@shared_task(name="notifications-requeue", bind=True)
+def notifications_requeue(self) -> dict:
+    return {"requeued": len(requeue_overdue(self.app.services))}

@@ -351,13 +351,3 @@ def record_crash(svc: Services, shard_id: int, exc: BaseException) -> dict:
             shard.status, shard.completed_at = "failed", utcnow()
             shard.errors = shard.errors + [{**error, "region": shard.region}]
         return {"shard_id": shard_id, "scan_id": shard.scan_id, "status": shard.status}
-
-
-def shard_summaries(svc: Services, scan_id: str) -> list[dict]:
-    with svc.db.session() as session:
-        rows = session.execute(
-            select(ScanShard.id, ScanShard.status, ScanShard.region, ScanShard.provider).where(
-                ScanShard.scan_id == scan_id
-            )
-        ).all()
-    return [row._asdict() for row in rows]

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.catalog import Catalog, SelectionError, catalog_for
@@ -281,8 +281,9 @@ def cancel_scan(svc: Services, tenant_id: str, scan_id: str) -> Scan:
         progress.request_cancel()
     progress.publish("status", status="cancelled", reason="Cancelled by request")
     promote_pending(svc, tenant_id)
+    if not was_running:
+        # A queued scan never reaches finalize, which notifies for the others.
+        from shared.notifications import notify_scan_finished
+
+        notify_scan_finished(svc, scan_id)
     return scan
-
-
-def mark_scan(session: Session, scan_id: str, **values) -> None:
-    session.execute(update(Scan).where(Scan.id == scan_id).values(**values))
