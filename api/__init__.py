@@ -11,6 +11,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     from api import accounts, events, notifications, policies, resources, scans, schedules, stream
     from api.auth import register_auth
     from api.errors import register_error_handlers
+    from api.limits import init_limits
     from workers.celery_app import create_celery
 
     settings = settings or Settings.from_env()
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.json.sort_keys = False  # keep the field order of the API reference
     app.extensions["policycortex"] = celery.services
     register_error_handlers(app)
+    init_limits(app, settings)  # first: floods are limited before any database work
     register_auth(app)
     app.register_blueprint(schedules.bp)  # before scans: /v1/scans/schedules is not a scan id
     app.register_blueprint(scans.bp)

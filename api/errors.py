@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 from flask import Flask, jsonify
+from flask_limiter.errors import RateLimitExceeded
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -59,6 +60,9 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
         if exc.code == 401:
             headers = {"WWW-Authenticate": "Bearer"}
+        if isinstance(exc, RateLimitExceeded):
+            # The window's length: by then the caller's budget has certainly been renewed.
+            headers = {"Retry-After": str(exc.limit.limit.get_expiry())}
         return envelope(exc.code or 500, error, code, description, headers=headers)
 
     @app.errorhandler(OperationalError)

@@ -63,6 +63,7 @@ class Settings:
     aws_max_attempts: int = 5
     detail_concurrency: int = 8
     page_size: int = 500
+    rate_limit: str = "1200/minute"
     log_level: str = "INFO"
 
     @classmethod
@@ -84,6 +85,7 @@ class Settings:
             aws_max_attempts=_int(env, "AWS_MAX_ATTEMPTS", base.aws_max_attempts, minimum=1),
             detail_concurrency=_int(env, "DETAIL_CONCURRENCY", base.detail_concurrency, minimum=1),
             page_size=_int(env, "PAGE_SIZE", base.page_size, minimum=1),
+            rate_limit=_raw(env, "RATE_LIMIT", base.rate_limit),
             log_level=_raw(env, "LOG_LEVEL", base.log_level).upper(),
         )
         settings = replace(settings, **overrides)
