@@ -22,6 +22,7 @@ def beat_settings(settings: Settings) -> dict:
                 "schedule": 300.0,
                 "options": {"queue": "housekeeping"},
             },
+            "scans-reap": {"task": "scans-reap", "schedule": 60.0, "options": {"queue": "housekeeping"}},
             "schedules-reconcile": {
                 "task": "schedules-reconcile",
                 "schedule": 300.0,

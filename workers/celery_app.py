@@ -18,6 +18,7 @@ ROUTES = {
     "schedule-fire": "scans",
     "schedule-debounced-fire": "scans",
     "schedules-reconcile": "housekeeping",
+    "scans-reap": "housekeeping",
     "notification-deliver": "notifications",
     "notifications-requeue": "housekeeping",
 }

@@ -10,6 +10,7 @@ from celery import chain, chord, shared_task
 from beat.sync import reconcile, sync_schedule
 from shared.context import Services
 from shared.scans.finalizer import finalize_scan
+from shared.scans.housekeeping import reap_stuck_scans
 from shared.scans.planner import plan_scan
 from shared.scans.runner import record_crash, run_shard
 from shared.schedules import fire
@@ -37,13 +38,18 @@ def scan_plan(self, scan_id: str) -> dict:
         return {"scan_id": scan_id, "shards": 0}
     if plan.launched:
         return {"scan_id": scan_id, "shards": len(plan.shard_ids), "relaunched": False}
-    shards = [self.app.signature("scan-shard", args=(scan_id, shard_id), immutable=True) for shard_id in plan.shard_ids]
-    finish = self.app.signature("scan-finalize", args=(scan_id,), immutable=True)
-    if plan.parallel:
-        chord(shards, app=self.app)(finish)
-    else:
-        chain(*shards, finish, app=self.app).apply_async()
+    launch(self.app, scan_id, plan.shard_ids, plan.parallel)
     return {"scan_id": scan_id, "shards": len(plan.shard_ids)}
+
+
+def launch(app, scan_id: str, shard_ids: list[int], parallel: bool) -> None:
+    """A flat chord of shards with finalize as its body (a chain when sequential)."""
+    shards = [app.signature("scan-shard", args=(scan_id, shard_id), immutable=True) for shard_id in shard_ids]
+    finish = app.signature("scan-finalize", args=(scan_id,), immutable=True)
+    if parallel:
+        chord(shards, app=app)(finish)
+    else:
+        chain(*shards, finish, app=app).apply_async()
 
 
 # acks_late + reject_on_worker_lost: a shard whose worker dies is redelivered; the shard row's
@@ -78,6 +84,18 @@ def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
 def schedule_debounced_fire(self, schedule_id: str) -> dict:
     """The end of a resource-change debounce window: one scan of what changed in it."""
     return {"schedule_id": schedule_id, "scan_id": fire_debounced(services(self), schedule_id)}
+
+
+# Periodic (beat_schedule): scans whose tasks were lost are finalized, resumed or failed.
+@shared_task(name="scans-reap", bind=True)
+def scans_reap(self) -> dict:
+    resumes = reap_stuck_scans(services(self))
+    for resume in resumes:
+        if resume.shard_ids:
+            launch(self.app, resume.scan_id, resume.shard_ids, resume.parallel)
+        else:
+            self.app.send_task("scan-plan", args=[resume.scan_id])
+    return {"resumed": [r.scan_id for r in resumes]}
 
 
 # Periodic (beat_schedule) and at beat start: a flushed Redis loses no schedule.

@@ -1,0 +1,83 @@
+"""Housekeeping for scans whose tasks were lost (a worker died with them, Redis lost its queues):
+no scan stays `running` forever, and no tenant's queue stays stuck behind one."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from shared.context import Services
+from shared.models import Scan, ScanShard, utcnow
+from shared.scans.finalizer import finalize_scan
+from shared.scans.runner import FINISHED
+from shared.scans.service import promote_pending
+
+log = logging.getLogger(__name__)
+MAX_RESUMES = 2
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Unfinished shards to launch again (with a finalize after them); none means: plan again."""
+
+    scan_id: str
+    shard_ids: list[int]
+    parallel: bool
+
+
+def _resumes(svc: Services, scan_id: str) -> int:
+    key = f"pc:scan:{scan_id}:resumes"
+    count = svc.redis.incr(key)
+    svc.redis.expire(key, 7 * 24 * 3600)
+    return count
+
+
+def reap_stuck_scans(
+    svc: Services, *, stale_after: timedelta | None = None, now: datetime | None = None
+) -> list[Resume]:
+    """Scans `running` without any shard activity for `stale_after` (by default longer than a
+    shard's hard time limit, so a live shard is never mistaken for a lost one): a lost finalize is
+    run now, lost shards (or a lost plan) are handed back to be launched again at most
+    MAX_RESUMES times, after that the scan fails with the reason. Returns what to relaunch."""
+    now = now or utcnow()
+    stale_after = stale_after or timedelta(seconds=svc.settings.shard_time_limit + 300)
+    with svc.db.session() as session:
+        candidates = session.scalars(
+            select(Scan).where(Scan.status == "running", Scan.started_at < now - stale_after)
+        ).all()
+        shards_of = {scan.id: [] for scan in candidates}
+        for shard in session.scalars(select(ScanShard).where(ScanShard.scan_id.in_(list(shards_of)))):
+            shards_of[shard.scan_id].append(shard)
+    relaunch = []
+    for scan in candidates:
+        shards = shards_of[scan.id]
+        moments = [scan.started_at] + [m for s in shards for m in (s.started_at, s.completed_at) if m]
+        if now - max(moments) < stale_after:
+            continue
+        unfinished = [s.id for s in shards if s.status not in FINISHED]
+        if shards and not unfinished:
+            log.warning("scan %s: every shard ended but the scan was never finalized; finalizing", scan.id)
+            finalize_scan(svc, scan.id)
+        elif _resumes(svc, scan.id) <= MAX_RESUMES:
+            log.warning(
+                "scan %s: no progress for %s; launching %d lost shard(s) again", scan.id, stale_after, len(unfinished)
+            )
+            relaunch.append(Resume(scan.id, unfinished, bool(scan.execution.get("parallel_execution", True))))
+        else:
+            reason = (
+                f"No progress for {int(stale_after.total_seconds())} s after {MAX_RESUMES} resumes: "
+                f"{len(unfinished) or 'the plan of'} shard(s) lost; partial results kept"
+            )
+            with svc.db.session() as session:
+                session.execute(
+                    update(ScanShard).where(ScanShard.id.in_(unfinished)).values(status="failed", completed_at=now)
+                )
+            finalize_scan(svc, scan.id, failure=reason)
+    with svc.db.session() as session:
+        tenants = set(session.scalars(select(Scan.tenant_id).where(Scan.status == "pending").distinct()))
+    for tenant_id in tenants:  # a promotion lost with a finalize: free slots take queued scans
+        promote_pending(svc, tenant_id)
+    return relaunch
