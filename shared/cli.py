@@ -102,9 +102,15 @@ def apikey() -> None:
     show_default=True,
 )
 @click.option("--create-tenant", is_flag=True, help="create the tenant when it does not exist")
-def apikey_create(tenant_name: str, test_mode: bool, name: str, scopes: tuple[str, ...], create_tenant: bool) -> None:
+@click.option("--expires-in", type=click.IntRange(min=1), default=None, help="days until the key stops working")
+def apikey_create(
+    tenant_name: str, test_mode: bool, name: str, scopes: tuple[str, ...], create_tenant: bool, expires_in: int | None
+) -> None:
     """Create a key and print it once: it cannot be shown again."""
+    from datetime import timedelta
+
     from shared.apikeys import create_key
+    from shared.models import utcnow
     from shared.tenants import create_tenant as make_tenant
     from shared.tenants import tenant_by_name
 
@@ -115,7 +121,10 @@ def apikey_create(tenant_name: str, test_mode: bool, name: str, scopes: tuple[st
             row = make_tenant(session, svc.settings, tenant_name)
         if row is None:
             raise click.ClickException(f"no tenant '{tenant_name}' (use --create-tenant)")
-        key, plaintext = create_key(session, row, mode="test" if test_mode else "live", name=name, scopes=scopes)
+        expires_at = utcnow() + timedelta(days=expires_in) if expires_in else None
+        key, plaintext = create_key(
+            session, row, mode="test" if test_mode else "live", name=name, scopes=scopes, expires_at=expires_at
+        )
     click.echo(plaintext)
     click.echo(f"created {key.id} for tenant {tenant_name}; store the key now, it is not shown again", err=True)
 

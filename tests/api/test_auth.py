@@ -92,6 +92,18 @@ def test_revoked_key_is_401(client, svc, tenant, method, path, scope):
     assert_envelope(client.open(path, method=method, headers=tenant.headers), 401, "AUTH_001")
 
 
+def test_expired_key_is_401(client, svc, tenant):
+    from datetime import timedelta
+
+    from shared.models import utcnow
+
+    with svc.db.session() as session:
+        session.query(ApiKey).filter(ApiKey.tenant_id == tenant.id).update(
+            {"expires_at": utcnow() - timedelta(seconds=1)}
+        )
+    assert_envelope(client.get("/v1/scans", headers=tenant.headers), 401, "AUTH_001")
+
+
 @pytest.mark.parametrize("method,path,scope", [r for r in ROUTES if r[2] == "write"])
 def test_read_only_key_cannot_write(client, make_tenant, method, path, scope):
     reader = make_tenant(scopes=("read",))
