@@ -4,10 +4,11 @@ Azure Resource Graph JSON), and the inventory as callers browse it."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.accounts import get_account
@@ -132,6 +133,55 @@ def parse_upload(content_type: str, body: bytes) -> tuple[list[CollectedResource
     )
 
 
+def upsert_resources(
+    session,
+    tenant_id: str,
+    account_id: str,
+    resources: list[CollectedResource],
+    now: datetime,
+    scan_id: str | None = None,
+) -> None:
+    """Upsert resources (unique uids) into the account's inventory in one statement; what a scan or
+    an upload sees refreshes `last_seen`, and `config_changed_at` moves only when the hash does."""
+    if not resources:
+        return
+    row = {
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "first_seen": now,
+        "last_seen": now,
+        "config_changed_at": now,
+    }
+    if scan_id:
+        row["last_scan_id"] = scan_id
+    stmt = insert(Resource).values(
+        [
+            {
+                **row,
+                "provider": r.provider,
+                "region": r.region,
+                "resource_type": r.resource_type,
+                "resource_uid": r.uid,
+                "name": r.name,
+                "config": r.document,
+                "config_hash": r.config_hash,
+            }
+            for r in resources
+        ]
+    )
+    excluded, table = stmt.excluded, Resource.__table__.c
+    changes = {
+        name: getattr(excluded, name)
+        for name in ("name", "region", "resource_type", "config", "config_hash", "last_seen")
+    }
+    changes["config_changed_at"] = case(
+        (table.config_hash != excluded.config_hash, excluded.last_seen), else_=table.config_changed_at
+    )
+    if scan_id:
+        changes["last_scan_id"] = excluded.last_scan_id
+    session.execute(stmt.on_conflict_do_update(constraint="uq_resources_account_uid", set_=changes))
+
+
 def push_upload(
     svc: Services, tenant_id: str, account_id: str, content_type: str, body: bytes, mode: str | None = None
 ) -> dict[str, Any]:
@@ -161,39 +211,8 @@ def push_inventory(
             )
         before = session.scalar(select(func.count()).where(Resource.account_id == account.id))
         items = list(unique.values())
-        for start in range(0, len(items), CHUNK):
-            stmt = insert(Resource).values(
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "account_id": account.id,
-                        "provider": r.provider,
-                        "region": r.region,
-                        "resource_type": r.resource_type,
-                        "resource_uid": r.uid,
-                        "name": r.name,
-                        "config": r.document,
-                        "config_hash": r.config_hash,
-                        "first_seen": now,
-                        "last_seen": now,
-                    }
-                    for r in items[start : start + CHUNK]
-                ]
-            )
-            excluded = stmt.excluded
-            session.execute(
-                stmt.on_conflict_do_update(
-                    constraint="uq_resources_account_uid",
-                    set_={
-                        "name": excluded.name,
-                        "region": excluded.region,
-                        "resource_type": excluded.resource_type,
-                        "config": excluded.config,
-                        "config_hash": excluded.config_hash,
-                        "last_seen": excluded.last_seen,
-                    },
-                )
-            )
+        for first in range(0, len(items), CHUNK):
+            upsert_resources(session, tenant_id, account.id, items[first : first + CHUNK], now)
         removed = 0
         if mode == "replace":
             removed = session.execute(

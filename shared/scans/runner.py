@@ -9,12 +9,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.catalog import catalog_for
 from shared.collectors import CollectedResource, CollectionError, collector_for
 from shared.context import Services
+from shared.inventory import upsert_resources
 from shared.models import CloudAccount, Resource, Scan, ScanShard, Violation, utcnow
 from shared.policies import Policy
 from shared.progress import ScanProgress
@@ -157,45 +158,7 @@ def _write_page(
     now = utcnow()
     unique = {r.uid: r for r in resources}  # one row per uid, or ON CONFLICT would touch it twice
     with svc.db.session() as session:
-        if unique:
-            stmt = insert(Resource).values(
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "account_id": account.id,
-                        "provider": r.provider,
-                        "region": r.region,
-                        "resource_type": r.resource_type,
-                        "resource_uid": r.uid,
-                        "name": r.name,
-                        "config": r.document,
-                        "config_hash": r.config_hash,
-                        "first_seen": now,
-                        "last_seen": now,
-                        "config_changed_at": now,
-                        "last_scan_id": scan_id,
-                    }
-                    for r in unique.values()
-                ]
-            )
-            excluded = stmt.excluded
-            session.execute(
-                stmt.on_conflict_do_update(
-                    constraint="uq_resources_account_uid",
-                    set_={
-                        "name": excluded.name,
-                        "region": excluded.region,
-                        "config": excluded.config,
-                        "config_hash": excluded.config_hash,
-                        "last_seen": excluded.last_seen,
-                        "last_scan_id": excluded.last_scan_id,
-                        "config_changed_at": case(
-                            (Resource.__table__.c.config_hash != excluded.config_hash, excluded.last_seen),
-                            else_=Resource.__table__.c.config_changed_at,
-                        ),
-                    },
-                )
-            )
+        upsert_resources(session, tenant_id, account.id, list(unique.values()), now, scan_id)
         if violations:
             session.execute(
                 insert(Violation).values(violations).on_conflict_do_nothing(constraint="uq_violations_scan_fingerprint")

@@ -200,3 +200,19 @@ def test_live_scans_keep_the_inventory(client, worker, tenant, make_account, mot
     )
     assert_envelope(client.get("/v1/resources/res_999999999", headers=tenant.headers), 404, "REQ_404")
     assert_envelope(client.get("/v1/resources/nope", headers=tenant.headers), 404, "REQ_404")
+
+
+def test_uploads_track_configuration_changes(client, svc, tenant, hybrid):
+    from shared.models import Resource
+
+    def changed_at(name):
+        with svc.db.session() as session:
+            return session.query(Resource.config_changed_at).filter(
+                Resource.account_id == hybrid["id"], Resource.name == name).scalar()
+
+    push(client, tenant, hybrid, {"resources": [bucket("a", encrypted=False)]})
+    first = changed_at("a")
+    push(client, tenant, hybrid, {"resources": [bucket("a", encrypted=False)]})
+    assert changed_at("a") == first  # same configuration: incremental scans may carry its verdicts
+    push(client, tenant, hybrid, {"resources": [bucket("a", encrypted=True)]})
+    assert changed_at("a") > first
