@@ -51,6 +51,7 @@ bench: migrate
 	$(WITH_KEYS) $(BIN)/python -m bench.discovery
 	$(WITH_KEYS) $(BIN)/python -m bench.schedules
 	$(WITH_KEYS) $(BIN)/python -m bench.stream_latency
+	$(WITH_KEYS) $(BIN)/python -m bench.api_load
 
 up: migrate
 	mkdir -p $(RUN)
