@@ -35,6 +35,15 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
+        """The process is up (liveness)."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """PostgreSQL, Redis and at least one worker are reachable (readiness)."""
+        from shared.health import readiness
+
+        report = readiness(app.extensions["policycortex"])
+        return report, 200 if report["status"] == "ready" else 503
 
     return app

@@ -46,3 +46,18 @@ def test_unreachable_postgresql_is_503_in_the_envelope(settings, celery_app, ten
     assert_envelope(response, 503, "SRV_503")
     assert response.headers["Retry-After"] == "5"
     assert time.monotonic() - started < 15  # connect_timeout, not a hang
+
+
+def test_readiness_reports_each_dependency(client, worker, settings, celery_app):
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_json()
+    checks = ready.get_json()["checks"]
+    assert checks["postgresql"]["ok"] and checks["redis"]["ok"] and checks["workers"]["workers"]
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+    from workers.celery_app import create_celery
+
+    down = replace(settings, database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/nothing")
+    report = create_app(down, celery=create_celery(down)).test_client().get("/readyz")
+    assert report.status_code == 503
+    assert report.get_json()["checks"]["postgresql"] == {"ok": False, "error": "OperationalError"}
