@@ -145,7 +145,12 @@ class DevStack(ExitStack):
     ) -> dict:
         deadline = time.monotonic() + timeout
         while True:
-            scan = requests.get(f"{self.api_url}/v1/scans/{scan_id}", headers=headers, timeout=30).json()
+            response = requests.get(f"{self.api_url}/v1/scans/{scan_id}", headers=headers, timeout=30)
+            if response.status_code == 429:  # rate limited: wait as told
+                time.sleep(int(response.headers.get("Retry-After", "1")))
+                continue
+            response.raise_for_status()
+            scan = response.json()
             if on_progress:
                 on_progress(scan)
             if scan["status"] in TERMINAL or time.monotonic() > deadline:
