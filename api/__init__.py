@@ -12,6 +12,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     from api.auth import register_auth
     from api.errors import register_error_handlers
     from api.limits import init_limits
+    from api.openapi import register_openapi
     from workers.celery_app import create_celery
 
     settings = settings or Settings.from_env()
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.register_blueprint(events.bp)
     app.register_blueprint(notifications.bp)
     stream.init_app(app, settings)
+    register_openapi(app)
     app.register_blueprint(policies.policies)
     app.register_blueprint(policies.frameworks)
 
