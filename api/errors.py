@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -44,6 +44,26 @@ def envelope(http_status: int, error: str, code: str, description: str, *, detai
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def register_input_guard(app: Flask) -> None:
+    """NUL characters cannot be stored or compared by PostgreSQL: refuse them at the edge, in the
+    path, the query string and the body alike, instead of failing deep inside a query."""
+
+    @app.before_request
+    def _no_nul():
+        values = [*request.args.values(), *(request.view_args or {}).values()]
+        if any("\x00" in str(value) for value in values) or (
+            request.content_length and (b"\x00" in request.get_data() or b"\\u0000" in request.get_data())
+        ):
+            return envelope(
+                400,
+                "invalid_request",
+                "REQ_001",
+                "Request validation failed",
+                details=[{"field": "request", "message": "NUL characters are not allowed"}],
+            )
+        return None
 
 
 def register_error_handlers(app: Flask) -> None:

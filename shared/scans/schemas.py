@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
@@ -106,6 +107,15 @@ class ScanRequestSchema(Closed):
             raise ValidationError("A resource_specific scan needs at least one resource", "scope.include_resources")
 
 
+def _sane_moment(value: datetime) -> None:
+    """Within what PostgreSQL and people mean: years 1970-9999 and a real UTC offset (<= 14 h)."""
+    offset = value.utcoffset()
+    if offset is None or abs(offset) > timedelta(hours=14):
+        raise ValidationError("The UTC offset must be within 14 hours.")
+    if not 1970 <= value.year <= 9999:
+        raise ValidationError("The year must be between 1970 and 9999.")
+
+
 class ScanListQuerySchema(Schema):
     class Meta:
         unknown = RAISE
@@ -115,8 +125,8 @@ class ScanListQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     environment = fields.String(validate=validate.Length(min=1, max=64))
     scan_type = fields.String(validate=validate.OneOf(SCAN_TYPES))
-    created_after = fields.AwareDateTime(default_timezone=None)
-    created_before = fields.AwareDateTime(default_timezone=None)
+    created_after = fields.AwareDateTime(default_timezone=None, validate=_sane_moment)
+    created_before = fields.AwareDateTime(default_timezone=None, validate=_sane_moment)
 
 
 def error_details(messages: Any, prefix: str = "") -> list[dict[str, str]]:

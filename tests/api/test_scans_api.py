@@ -143,6 +143,8 @@ def test_list_filters_and_pagination(client, svc, tenant):
         ("status=done", "status"),
         ("scan_type=quick", "scan_type"),
         ("created_after=yesterday", "created_after"),
+        ("created_after=0369-10-11T02:32:33-05:00", "created_after"),
+        ("created_before=2026-01-01T00:00:00%2B22:44", "created_before"),
         ("sort=name", "sort"),
     ],
 )
@@ -261,3 +263,13 @@ def test_trigger_answer_matches_the_reference_shape(client, tenant, account, wor
         "progress_url": f"http://localhost/v1/scans/{body['id']}",
         "websocket_url": f"ws://localhost/v1/scans/{body['id']}/stream",
     }
+
+
+def test_nul_characters_are_refused_at_the_edge(client, tenant):
+    for response in (
+        client.get("/v1/scans?environment=prod%00", headers=tenant.headers),
+        client.get("/v1/scans/scan_%00", headers=tenant.headers),
+        client.post("/v1/scans", headers=tenant.headers, data='{"name": "a\\u0000b"}', content_type="application/json"),
+    ):
+        body = assert_envelope(response, 400, "REQ_001")
+        assert body["details"] == [{"field": "request", "message": "NUL characters are not allowed"}]
