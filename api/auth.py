@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Flask, g, request
 
 from api.context import services
@@ -52,16 +50,3 @@ def register_auth(app: Flask) -> None:
         if scope not in principal.scopes and "admin" not in principal.scopes:
             return forbidden(scope)
         return None
-
-
-def require_scope(scope: str):
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if scope not in g.principal.scopes and "admin" not in g.principal.scopes:
-                return forbidden(scope)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate

@@ -26,7 +26,6 @@ from shared.scans.render import iso
 from shared.scans.schemas import NotificationsSchema, ScanRequestSchema, error_details
 
 log = logging.getLogger(__name__)
-TRIGGERS = ("cron", "manual", "webhook", "resource_change", "policy_update", "compliance_drift")
 RECENT_RUNS = 10
 
 

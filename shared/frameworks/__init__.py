@@ -37,9 +37,6 @@ class Framework:
     def policy_ids(self) -> frozenset[str]:
         return frozenset(pid for control in self.controls for pid in control.policy_ids)
 
-    def control(self, control_id: str) -> Control | None:
-        return next((c for c in self.controls if c.id == control_id), None)
-
 
 def framework_from_document(
     document: dict, mapped: dict[str, list[str]] | None = None, *, tenant_id: str | None = None

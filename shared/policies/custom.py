@@ -40,19 +40,28 @@ def create_policy(svc: Services, tenant_id: str, document: dict) -> Policy:
     return policy
 
 
-def _custom_policy(session: Session, tenant_id: str, policy_id: str) -> CustomPolicy:
-    row = session.get(CustomPolicy, (tenant_id, policy_id), with_for_update=True)
+def _owned(session: Session, model, builtin: dict, kind: str, tenant_id: str, entry_id: str):
+    """The tenant's own policy or framework row, locked; a built-in id is read-only, others 404."""
+    row = session.get(model, (tenant_id, entry_id), with_for_update=True)
     if row is None:
-        if policy_id in Catalog.builtin().policies:
-            raise ReadOnly(f"Policy {policy_id} is built in and read-only")
-        raise NotFound(f"Policy {policy_id} does not exist")
+        if entry_id in builtin:
+            raise ReadOnly(f"{kind} {entry_id} is built in and read-only")
+        raise NotFound(f"{kind} {entry_id} does not exist")
     return row
+
+
+def _custom_policy(session: Session, tenant_id: str, policy_id: str) -> CustomPolicy:
+    return _owned(session, CustomPolicy, Catalog.builtin().policies, "Policy", tenant_id, policy_id)
+
+
+def _same_id(changes: dict, entry_id: str, kind: str) -> None:
+    if "id" in changes and changes["id"] != entry_id:
+        raise InvalidRequest(details=[{"field": "id", "message": f"A {kind}'s id cannot change"}])
 
 
 def update_policy(svc: Services, tenant_id: str, policy_id: str, changes: dict) -> Policy:
     """A merge patch: top-level fields given replace the stored ones; the id cannot change."""
-    if "id" in changes and changes["id"] != policy_id:
-        raise InvalidRequest(details=[{"field": "id", "message": "A policy's id cannot change"}])
+    _same_id(changes, policy_id, "policy")
     with svc.db.session() as session:
         row = _custom_policy(session, tenant_id, policy_id)
         document = {**row.document, **changes}
@@ -128,17 +137,11 @@ def create_framework(svc: Services, tenant_id: str, document: dict) -> dict:
 
 
 def _custom_framework(session: Session, tenant_id: str, framework_id: str) -> CustomFramework:
-    row = session.get(CustomFramework, (tenant_id, framework_id), with_for_update=True)
-    if row is None:
-        if framework_id in Catalog.builtin().frameworks:
-            raise ReadOnly(f"Framework {framework_id} is built in and read-only")
-        raise NotFound(f"Framework {framework_id} does not exist")
-    return row
+    return _owned(session, CustomFramework, Catalog.builtin().frameworks, "Framework", tenant_id, framework_id)
 
 
 def update_framework(svc: Services, tenant_id: str, framework_id: str, changes: dict) -> dict:
-    if "id" in changes and changes["id"] != framework_id:
-        raise InvalidRequest(details=[{"field": "id", "message": "A framework's id cannot change"}])
+    _same_id(changes, framework_id, "framework")
     with svc.db.session() as session:
         row = _custom_framework(session, tenant_id, framework_id)
         data = _validate_framework(catalog_for(session, tenant_id), {**row.document, **changes})

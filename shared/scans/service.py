@@ -81,23 +81,23 @@ class Estimate:
     duration_s: int | None
 
 
-def _estimate(session: Session, tenant_id: str, key: str, account_ids: list[str]) -> tuple[Estimate, str | None]:
+def _estimate(session: Session, tenant_id: str, key: str, account_ids: list[str]) -> Estimate:
     """From history: the last completed scan of the same scope, else the accounts' inventory and
-    the tenant's recent throughput. Also returns that previous scan's id."""
+    the tenant's recent throughput."""
     previous = session.execute(
-        select(Scan.id, Scan.resources_scanned, Scan.started_at, Scan.completed_at)
+        select(Scan.resources_scanned, Scan.started_at, Scan.completed_at)
         .where(Scan.tenant_id == tenant_id, Scan.scope_key == key, Scan.status == "completed")
         .order_by(Scan.completed_at.desc())
         .limit(1)
     ).first()
     if previous:
         seconds = (previous.completed_at - previous.started_at).total_seconds()
-        return Estimate(previous.resources_scanned, max(1, int(seconds))), previous.id
+        return Estimate(previous.resources_scanned, max(1, int(seconds)))
     inventory = session.scalar(select(func.count()).select_from(Resource).where(Resource.account_id.in_(account_ids)))
     if not inventory:
-        return Estimate(None, None), None
+        return Estimate(None, None)
     rate = _throughput(session, tenant_id)
-    return Estimate(inventory, int(inventory / rate) + 1 if rate else None), None
+    return Estimate(inventory, int(inventory / rate) + 1 if rate else None)
 
 
 def _throughput(session: Session, tenant_id: str) -> float | None:
@@ -169,7 +169,7 @@ def create_scan(
         catalog = catalog_for(session, tenant_id)
         policy_ids, account_ids = _validate_targets(session, tenant_id, body, catalog)
         key = scope_key(tenant_id, body, policy_ids)
-        estimate, previous_id = _estimate(session, tenant_id, key, account_ids)
+        estimate = _estimate(session, tenant_id, key, account_ids)
         tenant = session.get(Tenant, tenant_id, with_for_update=True)
         running, pending = _counts(session, tenant_id)
         if running >= tenant.max_concurrent and pending >= tenant.max_queued:
@@ -200,7 +200,6 @@ def create_scan(
             schedule_id=schedule_id,
             estimated_resources=estimate.resources,
             estimated_duration_s=estimate.duration_s,
-            previous_scan_id=previous_id,
             created_at=utcnow(),
         )
         session.add(scan)

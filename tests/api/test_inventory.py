@@ -207,8 +207,11 @@ def test_uploads_track_configuration_changes(client, svc, tenant, hybrid):
 
     def changed_at(name):
         with svc.db.session() as session:
-            return session.query(Resource.config_changed_at).filter(
-                Resource.account_id == hybrid["id"], Resource.name == name).scalar()
+            return (
+                session.query(Resource.config_changed_at)
+                .filter(Resource.account_id == hybrid["id"], Resource.name == name)
+                .scalar()
+            )
 
     push(client, tenant, hybrid, {"resources": [bucket("a", encrypted=False)]})
     first = changed_at("a")

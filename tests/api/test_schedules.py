@@ -90,7 +90,9 @@ def test_reference_example_and_crud(client, svc, tenant):
     )
     assert patched.status_code == 200, patched.get_json()
     assert patched.get_json()["schedule"] == {"cron": "0 6 * * 0", "timezone": "Europe/Berlin"}
-    assert patched.get_json()["next_run_at_local"].startswith(patched.get_json()["next_run_at_local"][:10])
+    local = datetime.fromisoformat(patched.get_json()["next_run_at_local"])
+    assert (local.hour, local.minute, local.weekday()) == (6, 0, 6)  # Sunday 06:00 on Berlin's clock
+    assert local.utcoffset().total_seconds() in (3600, 7200)
     assert entry(svc, body["id"]).args[1] != mirrored.args[1]
 
     disabled = client.patch(f"/v1/scans/schedules/{body['id']}", headers=tenant.headers, json={"enabled": False})
@@ -163,7 +165,9 @@ def test_reconcile_restores_a_flushed_redis_and_drops_strays(client, svc, tenant
     assert entry(svc, keep["id"]) is None and entry(svc, gone["id"]) is not None
     result = reconcile(svc)
     assert result["created"] >= 1 and result["removed"] >= 1
-    assert entry(svc, keep["id"]).args[1] == entry(svc, keep["id"]).args[1]
+    # Re-created at the next occurrence (nothing was missed: the schedule was just created).
+    restored = datetime.fromisoformat(entry(svc, keep["id"]).args[1])
+    assert restored == datetime.fromisoformat(keep["next_run_at"].replace("Z", "+00:00"))
     assert entry(svc, gone["id"]) is None
     again = reconcile(svc)
     assert again["created"] == 0  # nothing to repair the second time
