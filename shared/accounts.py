@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.context import Services
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.models import CloudAccount, utcnow
+from shared.outbound import BlockedDestination
 from shared.policies import PROVIDERS
 from shared.scans.render import iso
+from shared.settings import PREFIX
 
 # Which credential fields each provider accepts; anything else is rejected, not stored.
 CREDENTIAL_FIELDS = {
@@ -80,7 +82,20 @@ def render(account: CloudAccount) -> dict[str, Any]:
     }
 
 
+def check_endpoint(svc: Services, endpoint_url: str | None) -> None:
+    """An endpoint override is a URL a tenant makes us call: public, or allow-listed by the operator."""
+    if endpoint_url:
+        try:
+            svc.settings.outbound_guard.check_url(endpoint_url)
+        except BlockedDestination as exc:
+            raise InvalidRequest(
+                "The account's endpoint_url is not allowed",
+                details=[{"field": "endpoint_url", "message": f"{exc}; allow-list it in {PREFIX}OUTBOUND_ALLOWLIST"}],
+            ) from None
+
+
 def create_account(svc: Services, tenant_id: str, data: dict) -> CloudAccount:
+    check_endpoint(svc, data["endpoint_url"])
     credentials = data["credentials"]
     account = CloudAccount(
         tenant_id=tenant_id,

@@ -64,7 +64,10 @@ class DevStack(ExitStack):
     def _start(self, name: str, command: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed by the stack
         self.callback(log.close)
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        # The stack's clouds (moto, the Azure and GCP fakes) are loopback servers, which the outbound
+        # guard refuses unless the operator allow-lists them.
+        env = {"POLICYCORTEX_OUTBOUND_ALLOWLIST": "127.0.0.1,localhost", **os.environ}
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
         def stop():
             process.terminate()

@@ -7,49 +7,42 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import random
-import re
 import secrets
 import smtplib
-import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from marshmallow import Schema, ValidationError, fields, post_load, validate
-from requests.adapters import HTTPAdapter
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from shared.context import Services
 from shared.crypto import CredentialsError
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.models import Scan, utcnow
 from shared.notification_models import NotificationChannel, NotificationDelivery
+from shared.outbound import BlockedDestination, OutboundGuard, guarded_session
 from shared.progress import SEVERITY_FIELDS
 from shared.registry import Registry
 from shared.scans.render import duration, iso
 from shared.scans.schemas import TERMINAL_STATUSES, Closed, error_details
-from shared.settings import PREFIX, SettingsError, _int, _list, _raw
+from shared.settings import PREFIX, TLS_MODES, Settings
 
 log = logging.getLogger(__name__)
 
-TLS_MODES = ("none", "starttls", "tls")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 FAILURE_STATUSES = ("failed", "timed_out")
 TEST_EVENT = "test"
@@ -61,208 +54,6 @@ RETRY_CAP_SECONDS = 900
 USER_AGENT = "PolicyCortex-Notifications/1.0"
 SIGNATURE_HEADER = "X-PolicyCortex-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-# --- settings --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NotificationSettings:
-    """The SMTP server, the outbound allow-list and the retry policy (to be folded into Settings)."""
-
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_username: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)  # never in a log line
-    smtp_tls: str = "starttls"
-    smtp_from: str = "policycortex@localhost"
-    # Hosts (exact names) and addresses or CIDRs that may be reached although they are not public.
-    outbound_allowlist: tuple[str, ...] = ()
-    notify_max_attempts: int = 5
-    notify_retry_base: int = 30  # seconds before the second attempt; doubles for each one after
-    notify_timeout: int = 10  # seconds per HTTP request or SMTP conversation step
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> NotificationSettings:
-        env = os.environ if env is None else env
-        base = cls()
-        settings = cls(
-            smtp_host=_raw(env, "SMTP_HOST", None),
-            smtp_port=_int(env, "SMTP_PORT", base.smtp_port, minimum=1),
-            smtp_username=_raw(env, "SMTP_USERNAME", None),
-            smtp_password=_raw(env, "SMTP_PASSWORD", None),
-            smtp_tls=(_raw(env, "SMTP_TLS", base.smtp_tls) or "").lower(),
-            smtp_from=_raw(env, "SMTP_FROM", base.smtp_from),
-            outbound_allowlist=_list(env, "OUTBOUND_ALLOWLIST"),
-            notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", base.notify_max_attempts, minimum=1),
-            notify_retry_base=_int(env, "NOTIFY_RETRY_BASE", base.notify_retry_base),
-            notify_timeout=_int(env, "NOTIFY_TIMEOUT", base.notify_timeout, minimum=1),
-        )
-        settings = replace(settings, **overrides)
-        settings.validate()
-        return settings
-
-    def validate(self) -> None:
-        if self.smtp_tls not in TLS_MODES:
-            raise SettingsError(f"{PREFIX}SMTP_TLS must be one of {', '.join(TLS_MODES)}, got {self.smtp_tls!r}")
-        if self.smtp_port > 65535:
-            raise SettingsError(f"{PREFIX}SMTP_PORT must be a TCP port, got {self.smtp_port}")
-        OutboundGuard.from_allowlist(self.outbound_allowlist)  # fails loudly on a malformed entry
-
-    @property
-    def guard(self) -> OutboundGuard:
-        return OutboundGuard.from_allowlist(self.outbound_allowlist)
-
-
-_SETTINGS_KEY = "notification_settings"
-
-
-def notification_settings(svc: Services) -> NotificationSettings:
-    """This process's notification settings: read from the environment once, kept on its Services."""
-    found = svc.__dict__.get(_SETTINGS_KEY)
-    if found is None:
-        found = svc.__dict__[_SETTINGS_KEY] = NotificationSettings.from_env()
-    return found
-
-
-def set_notification_settings(svc: Services, settings: NotificationSettings) -> None:
-    """Give a process explicit notification settings (tests, embedding) instead of the environment's."""
-    settings.validate()
-    svc.__dict__[_SETTINGS_KEY] = settings
-
-
-# --- the outbound guard ----------------------------------------------------------------------
-
-
-class BlockedDestination(ValueError):
-    """An outbound URL or host that notifications must not reach (not public, not allow-listed)."""
-
-
-Resolver = Callable[[str, int], list[str]]
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*$")
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
-
-
-@dataclass(frozen=True)
-class OutboundGuard:
-    """Refuses destinations that resolve to private, loopback, link-local, multicast or otherwise
-    non-public addresses, unless the host name or the address is allow-listed. A tenant controls
-    its webhook URL and its DNS, so every address a name resolves to is checked, and the address
-    actually connected to is checked again (DNS may answer differently the second time)."""
-
-    allowed_hosts: frozenset[str] = frozenset()
-    allowed_networks: tuple[IPv4Network | IPv6Network, ...] = ()
-    resolver: Resolver = field(default=system_resolver, compare=False)
-
-    @classmethod
-    def from_allowlist(cls, entries: Iterable[str], resolver: Resolver = system_resolver) -> OutboundGuard:
-        hosts: set[str] = set()
-        networks: list[IPv4Network | IPv6Network] = []
-        for entry in entries:
-            try:
-                networks.append(ip_network(entry.strip("[]"), strict=False))
-            except ValueError:
-                name = entry.lower().rstrip(".")
-                if not HOSTNAME.match(name):
-                    raise SettingsError(
-                        f"{PREFIX}OUTBOUND_ALLOWLIST entry {entry!r} is neither a host name, an address nor a CIDR"
-                    ) from None
-                hosts.add(name)
-        return cls(frozenset(hosts), tuple(networks), resolver)
-
-    def address_allowed(self, address: str) -> bool:
-        ip = ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id (fe80::1%eth0)
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever the Python version says
-        if any(ip in network for network in self.allowed_networks):
-            return True
-        return ip.is_global and not ip.is_multicast
-
-    def host_allowed(self, host: str) -> bool:
-        return host.lower().rstrip(".") in self.allowed_hosts
-
-    def check_host(self, host: str, port: int) -> None:
-        """Raise BlockedDestination unless every address `host` resolves to may be reached."""
-        if self.host_allowed(host):
-            return
-        literal = host.strip("[]")
-        try:
-            ip_address(literal.split("%", 1)[0])
-        except ValueError:
-            pass
-        else:
-            if not self.address_allowed(literal):
-                raise BlockedDestination(f"{literal} is not a public address")
-            return
-        try:
-            addresses = self.resolver(host, port)
-        except (OSError, UnicodeError):
-            raise BlockedDestination(f"{host} does not resolve") from None
-        if not addresses:
-            raise BlockedDestination(f"{host} does not resolve")
-        for address in addresses:
-            if not self.address_allowed(address):
-                raise BlockedDestination(f"{host} resolves to {address}, which is not a public address")
-
-    def check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BlockedDestination("Only http:// and https:// URLs can receive notifications")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise BlockedDestination("The URL has an invalid port") from None
-        self.check_host(parts.hostname, port)
-
-    def check_peer(self, host: str, sock: socket.socket) -> None:
-        """Check the address a socket is really connected to (defeats DNS rebinding)."""
-        peer = sock.getpeername()[0]
-        if not self.host_allowed(host) and not self.address_allowed(peer):
-            raise BlockedDestination(f"{host} connected to {peer}, which is not a public address")
-
-
-class _PeerCheckedConnection:
-    """Mixed into urllib3's connections: the socket is checked before a byte is sent on it."""
-
-    guard: ClassVar[OutboundGuard]
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
-        try:
-            self.guard.check_peer(self.host, sock)  # type: ignore[attr-defined]
-        except BlockedDestination:
-            sock.close()
-            raise
-        return sock
-
-
-class _GuardedAdapter(HTTPAdapter):
-    def __init__(self, guard: OutboundGuard):
-        http = type("GuardedHTTPConnection", (_PeerCheckedConnection, HTTPConnection), {"guard": guard})
-        https = type("GuardedHTTPSConnection", (_PeerCheckedConnection, HTTPSConnection), {"guard": guard})
-        self._pool_classes = {
-            "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
-            "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
-        }
-        super().__init__(max_retries=0)  # retries are the delivery's, with back-off, not urllib3's
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = self._pool_classes
-
-
-def guarded_session(guard: OutboundGuard) -> requests.Session:
-    """A requests session whose every connection passes the guard's peer check."""
-    session = requests.Session()
-    # Environment proxies and .netrc would send the request somewhere other than the checked host.
-    session.trust_env = False
-    adapter = _GuardedAdapter(guard)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 # --- signing ---------------------------------------------------------------------------------
@@ -480,7 +271,7 @@ class DeliveryJob:
     payload: dict
     config: dict  # the channel's config as a client sends it (an SMTP password, a Slack URL included)
     secrets: dict  # the channel's decrypted secrets
-    settings: NotificationSettings
+    settings: Settings
     guard: OutboundGuard
 
     @property
@@ -838,7 +629,7 @@ def render_channel(channel: NotificationChannel, *, shown_once: dict | None = No
 
 
 def _check_destinations(svc: Services, kind: ChannelType, config: dict) -> None:
-    guard = notification_settings(svc).guard
+    guard = svc.settings.outbound_guard
     details = []
     for name, host, port in kind.destinations(config):
         try:
@@ -1109,7 +900,7 @@ class DeliveryOutcome:
 def deliver(svc: Services, delivery_id: int, *, allow_retry: bool = True) -> DeliveryOutcome:
     """Make one attempt at a pending delivery and record its outcome. The row counts attempts, so
     a redelivered task or a crashed worker uses up attempts too and the cap holds."""
-    settings = notification_settings(svc)
+    settings = svc.settings
     with svc.db.session() as session:
         delivery = session.get(NotificationDelivery, delivery_id, with_for_update=True)
         if delivery is None:
@@ -1141,7 +932,7 @@ def deliver(svc: Services, delivery_id: int, *, allow_retry: bool = True) -> Del
             config=kind.full_config(channel.config, stored_secrets),
             secrets=stored_secrets,
             settings=settings,
-            guard=settings.guard,
+            guard=settings.outbound_guard,
         )
     # The network is touched outside the transaction: a slow endpoint must hold no lock or connection.
     error: DeliveryError | None = None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 PREFIX = "POLICYCORTEX_"
+TLS_MODES = ("none", "starttls", "tls")
 
 
 class SettingsError(ValueError):
@@ -65,6 +67,19 @@ class Settings:
     page_size: int = 500
     rate_limit: str = "1200/minute"
     log_level: str = "INFO"
+    # Hosts (exact names), addresses or CIDRs that tenants' URLs may reach although they are not
+    # public (notification webhooks and SMTP servers, account endpoint overrides).
+    outbound_allowlist: tuple[str, ...] = ()
+    # Notifications: the SMTP server for email channels, and the delivery retry policy.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # never in a log line
+    smtp_tls: str = "starttls"
+    smtp_from: str = "policycortex@localhost"
+    notify_max_attempts: int = 5
+    notify_retry_base: int = 30  # seconds before the second attempt; doubles for each one after
+    notify_timeout: int = 10  # seconds per HTTP request or SMTP conversation step
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -87,6 +102,16 @@ class Settings:
             page_size=_int(env, "PAGE_SIZE", base.page_size, minimum=1),
             rate_limit=_raw(env, "RATE_LIMIT", base.rate_limit),
             log_level=_raw(env, "LOG_LEVEL", base.log_level).upper(),
+            outbound_allowlist=_list(env, "OUTBOUND_ALLOWLIST"),
+            smtp_host=_raw(env, "SMTP_HOST", None),
+            smtp_port=_int(env, "SMTP_PORT", base.smtp_port, minimum=1),
+            smtp_username=_raw(env, "SMTP_USERNAME", None),
+            smtp_password=_raw(env, "SMTP_PASSWORD", None),
+            smtp_tls=(_raw(env, "SMTP_TLS", base.smtp_tls) or "").lower(),
+            smtp_from=_raw(env, "SMTP_FROM", base.smtp_from),
+            notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", base.notify_max_attempts, minimum=1),
+            notify_retry_base=_int(env, "NOTIFY_RETRY_BASE", base.notify_retry_base),
+            notify_timeout=_int(env, "NOTIFY_TIMEOUT", base.notify_timeout, minimum=1),
         )
         settings = replace(settings, **overrides)
         settings.validate()
@@ -99,11 +124,22 @@ class Settings:
             raise SettingsError("REDIS_URL must be a redis:// URL")
         if self.shard_soft_time_limit >= self.shard_time_limit:
             raise SettingsError("SHARD_SOFT_TIME_LIMIT must be below SHARD_TIME_LIMIT")
+        if self.smtp_tls not in TLS_MODES:
+            raise SettingsError(f"{PREFIX}SMTP_TLS must be one of {', '.join(TLS_MODES)}, got {self.smtp_tls!r}")
+        if self.smtp_port > 65535:
+            raise SettingsError(f"{PREFIX}SMTP_PORT must be a TCP port, got {self.smtp_port}")
+        self.outbound_guard  # noqa: B018 - fails loudly on a malformed allow-list entry
         if not self.secret_keys:
             raise SettingsError(
                 f"{PREFIX}SECRET_KEYS is required: one or more Fernet keys, comma separated "
                 "(make one with `policycortex secret-key`)"
             )
+
+    @cached_property
+    def outbound_guard(self):
+        from shared.outbound import OutboundGuard
+
+        return OutboundGuard.from_allowlist(self.outbound_allowlist)
 
     @property
     def visibility_timeout(self) -> int:

@@ -58,6 +58,7 @@ def settings(test_slot) -> Settings:
         shard_soft_time_limit=120,
         shard_time_limit=150,
         page_size=5,  # small pages, so tests exercise paging and between-page checks
+        outbound_allowlist=("127.0.0.1", "localhost"),  # moto and the cloud fakes are loopback servers
     )
 
 

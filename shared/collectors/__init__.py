@@ -124,5 +124,12 @@ def collector_for(account, svc) -> Collector:
     load_providers()
     if account.provider not in collectors:
         raise CollectionError("ProviderNotSupported", f"no collector for provider '{account.provider}'")
+    if account.endpoint_url:  # checked again at every use: DNS may answer differently now
+        from shared.outbound import BlockedDestination
+
+        try:
+            svc.settings.outbound_guard.check_url(account.endpoint_url)
+        except BlockedDestination as exc:
+            raise CollectionError("EndpointNotAllowed", f"endpoint_url refused: {exc}") from None
     credentials = svc.vault.decrypt(account.credentials_encrypted)
     return collectors.get(account.provider)(account, credentials, svc.settings)

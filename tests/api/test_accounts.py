@@ -68,3 +68,32 @@ def test_duplicate_name_is_409(client, tenant, make_account):
 def test_invalid_account_is_400_with_field(client, tenant, body, field):
     details = assert_envelope(client.post("/v1/accounts", headers=tenant.headers, json=body), 400, "REQ_001")["details"]
     assert field in [d["field"] for d in details], json.dumps(details)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.0.0.5:4566", "http://169.254.169.254/latest", "http://[::1]:9000", "http://192.168.1.10"],
+)
+def test_endpoint_override_must_be_public_or_allow_listed(client, tenant, url):
+    """The endpoint override is a URL a tenant makes the workers call: the metadata service or the
+    operator's private network are refused unless the operator allow-lists them (loopback is, here)."""
+    body = {"provider": "aws", "name": f"n-{url}", "environment": "p", "endpoint_url": url}
+    details = assert_envelope(client.post("/v1/accounts", headers=tenant.headers, json=body), 400, "REQ_001")["details"]
+    assert [d["field"] for d in details] == ["endpoint_url"]
+    assert "POLICYCORTEX_OUTBOUND_ALLOWLIST" in details[0]["message"]
+
+
+def test_endpoint_override_is_checked_again_when_collected(svc, tenant, make_account):
+    """An allow-list narrowed after the account was created stops collection with a clear error."""
+    from dataclasses import replace
+
+    from shared.collectors import CollectionError, collector_for
+    from shared.context import Services
+
+    account = make_account(tenant, endpoint_url="http://127.0.0.1:9")
+    with svc.db.session() as session:
+        row = session.get(CloudAccount, account["id"])
+    narrowed = Services(replace(svc.settings, outbound_allowlist=()), _db=svc.db)
+    with pytest.raises(CollectionError, match="endpoint_url refused: 127.0.0.1 is not a public address"):
+        collector_for(row, narrowed)
+    assert collector_for(row, svc) is not None

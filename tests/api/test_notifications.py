@@ -26,12 +26,8 @@ from werkzeug.wrappers import Request, Response
 
 from shared.models import Scan, utcnow
 from shared.notification_models import NotificationChannel, NotificationDelivery
-from shared.notifications import (
-    NotificationSettings,
-    notify_scan_finished,
-    requeue_overdue,
-    set_notification_settings,
-)
+from shared.notifications import notify_scan_finished, requeue_overdue
+from shared.settings import Settings
 from tests.api.test_auth import assert_envelope
 from tests.conftest import free_port
 
@@ -199,9 +195,11 @@ def hooks():
 
 
 @pytest.fixture(scope="session")
-def notify_settings(smtp_server) -> NotificationSettings:
+def notify_settings(settings, smtp_server) -> Settings:
     controller, _ = smtp_server
-    return NotificationSettings(
+    return replace(
+        settings,
+        public_url=PUBLIC_URL,
         smtp_host="127.0.0.1",
         smtp_port=controller.port,
         smtp_tls="none",
@@ -218,11 +216,10 @@ def notify_celery(settings, svc, notify_settings):
     """A Celery app with the notification task and its route, as the lead's one-line change makes them."""
     from workers.celery_app import create_celery
 
-    app = create_celery(replace(settings, public_url=PUBLIC_URL))
+    app = create_celery(notify_settings)
     app.loader.import_module("workers.notification_tasks")
     app.conf.task_routes = {**app.conf.task_routes, "notification-deliver": {"queue": QUEUE}}
     app.conf.task_queues = [*app.conf.task_queues, Queue(QUEUE)]
-    set_notification_settings(app.services, notify_settings)
     return app
 
 
@@ -776,11 +773,11 @@ def test_guard_is_applied_again_at_delivery(notify_client, notify_svc, notify_se
     base, sink = hooks
     path = f"/later-refused/{tenant.id}"
     channel = create_channel(notify_client, tenant, {"type": "webhook", "name": "lan", "config": {"url": base + path}})
-    set_notification_settings(notify_svc, replace(notify_settings, outbound_allowlist=()))
+    notify_svc.settings = replace(notify_settings, outbound_allowlist=())
     try:
         result = notify_client.post(f"/v1/notifications/channels/{channel['id']}/test", headers=tenant.headers)
     finally:
-        set_notification_settings(notify_svc, notify_settings)
+        notify_svc.settings = notify_settings
     delivery = result.get_json()
     assert (delivery["status"], delivery["attempts"]) == ("failed", 1)
     assert delivery["last_error"] == "Refused: 127.0.0.1 is not a public address"

@@ -13,13 +13,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from shared.notifications import (
-    BlockedDestination,
     ChannelRequestSchema,
-    NotificationSettings,
-    OutboundGuard,
     channel_types,
     email_text,
-    guarded_session,
     redact_url,
     render_message,
     retry_delay,
@@ -27,10 +23,12 @@ from shared.notifications import (
     slack_body,
     verify_signature,
 )
+from shared.outbound import BlockedDestination, OutboundGuard, guarded_session
 from shared.scans.schemas import CHANNELS
-from shared.settings import SettingsError
+from shared.settings import Settings, SettingsError
 
 SECRET = "whsec_" + "ab" * 32
+KEY = "x" * 43 + "="  # any non-empty key list passes Settings' validation
 BODY = b'{"event":"scan.completed","id":7}'
 
 
@@ -190,8 +188,9 @@ def test_guarded_session_reaches_allow_listed_addresses(local_http):
 
 
 def test_settings_from_environment():
-    settings = NotificationSettings.from_env(
+    settings = Settings.from_env(
         {
+            "POLICYCORTEX_SECRET_KEYS": KEY,
             "POLICYCORTEX_SMTP_HOST": "smtp.example.com",
             "POLICYCORTEX_SMTP_PORT": "465",
             "POLICYCORTEX_SMTP_USERNAME": "mailer",
@@ -210,7 +209,7 @@ def test_settings_from_environment():
     )
     assert settings.outbound_allowlist == ("127.0.0.1", "10.0.0.0/8", "hooks.internal")
     assert settings.notify_max_attempts == 7
-    defaults = NotificationSettings.from_env({})
+    defaults = Settings.from_env({"POLICYCORTEX_SECRET_KEYS": KEY})
     assert defaults.smtp_host is None and defaults.smtp_tls == "starttls" and defaults.outbound_allowlist == ()
 
 
@@ -226,7 +225,7 @@ def test_settings_from_environment():
 )
 def test_bad_settings_fail_loudly(env):
     with pytest.raises(SettingsError):
-        NotificationSettings.from_env(env)
+        Settings.from_env({"POLICYCORTEX_SECRET_KEYS": KEY, **env})
 
 
 # --- messages ----------------------------------------------------------------------------------
