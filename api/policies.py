@@ -58,8 +58,8 @@ def delete_policy(policy_id: str):
 
 @frameworks.get("")
 def list_frameworks():
+    source = load(custom.FrameworkQuerySchema(), request.args.to_dict()).get("source")
     catalog = _catalog()
-    source = request.args.get("source")
     items = [f for f in catalog.frameworks.values() if not source or ("custom" if f.tenant_id else "builtin") == source]
     return {"frameworks": [custom.render_framework(f, catalog, with_controls=False) for f in items]}
 

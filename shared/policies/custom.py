@@ -169,6 +169,13 @@ class PolicyQuerySchema(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
+class FrameworkQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    source = fields.String(validate=validate.OneOf(("builtin", "custom")))
+
+
 def filter_policies(catalog: Catalog, query: dict) -> list[Policy]:
     if query.get("framework") and query["framework"] not in catalog.frameworks:
         raise InvalidRequest(details=[{"field": "framework", "message": f"Unknown framework {query['framework']}"}])

@@ -49,6 +49,11 @@ def test_browse_frameworks_with_controls(client, tenant):
     crypto = next(c for c in iso["controls"] if c["id"] == "A.8.24")
     assert crypto["automation"] == "automated" and "pol_s3_default_encryption" in crypto["policies"]["aws"]
     assert any(c["automation"] == "manual" for c in iso["controls"])
+    builtin = client.get("/v1/frameworks?source=builtin", headers=tenant.headers).get_json()["frameworks"]
+    assert {f["source"] for f in builtin} == {"builtin"}
+    assert client.get("/v1/frameworks?source=custom", headers=tenant.headers).get_json()["frameworks"] == []
+    bad = assert_envelope(client.get("/v1/frameworks?source=mine", headers=tenant.headers), 400, "REQ_001")
+    assert [d["field"] for d in bad["details"]] == ["source"]
 
 
 def test_custom_policy_lifecycle_and_use_in_a_scan(client, worker, svc, tenant, make_account, moto):
