@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 
 from celery import chain, chord, shared_task
+from celery.utils.time import get_exponential_backoff_interval
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from beat.sync import reconcile, sync_schedule
 from shared.context import Services
 from shared.scans.finalizer import finalize_scan
 from shared.scans.housekeeping import reap_stuck_scans
 from shared.scans.planner import plan_scan
+from shared.scans.retention import purge_expired_violations
 from shared.scans.runner import record_crash, run_shard
 from shared.schedules import fire
 from shared.triggers import fire_debounced
@@ -23,13 +28,49 @@ def services(task) -> Services:
     return task.app.services
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """PostgreSQL cannot be reached or dropped the connection: worth trying again later."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def db_retry_countdown(retries: int, cap: int) -> int:
+    """Seconds before retry number `retries + 1`: exponential from 1 s, capped, full jitter (so the
+    workers of a fleet do not all come back at once)."""
+    return get_exponential_backoff_interval(factor=1, retries=retries, maximum=cap, full_jitter=True)
+
+
+def retry_while_database_down(body: Callable) -> Callable:
+    """Retry the task with back-off while PostgreSQL is unavailable, instead of failing it (a failed
+    shard would fail its chord). Tasks are idempotent, so a retry redoes only what did not commit.
+    Bounded by POLICYCORTEX_DB_MAX_RETRIES; past it the error is raised and `scans-reap` takes over."""
+
+    @wraps(body)
+    def run(self, *args, **kwargs):
+        try:
+            return body(self, *args, **kwargs)
+        except DBAPIError as exc:
+            if not database_unavailable(exc):
+                raise
+            settings = services(self).settings
+            countdown = db_retry_countdown(self.request.retries, settings.db_retry_max_delay)
+            log.warning("%s: PostgreSQL unavailable (%s); retry in %d s", self.name, type(exc).__name__, countdown)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=settings.db_max_retries) from exc
+
+    return run
+
+
 @shared_task(name="scan-plan", bind=True, acks_late=True)
+@retry_while_database_down
 def scan_plan(self, scan_id: str) -> dict:
     """Expand the scan into shards and launch them as a flat chord (a chain when sequential)."""
     svc = services(self)
     try:
         plan = plan_scan(svc, scan_id)
     except Exception as exc:  # a scan that cannot be planned must end, not stay running
+        if database_unavailable(exc):
+            raise  # an outage, not a bad scan: retried
         log.exception("scan %s could not be planned", scan_id)
         finalize_scan(svc, scan_id, failure=f"Planning failed: {type(exc).__name__}")
         return {"scan_id": scan_id, "shards": 0, "failed": True}
@@ -55,22 +96,27 @@ def launch(app, scan_id: str, shard_ids: list[int], parallel: bool) -> None:
 # acks_late + reject_on_worker_lost: a shard whose worker dies is redelivered; the shard row's
 # attempt counter caps redeliveries so a poison shard fails instead of looping.
 @shared_task(name="scan-shard", bind=True, acks_late=True, reject_on_worker_lost=True)
+@retry_while_database_down
 def scan_shard(self, scan_id: str, shard_id: int) -> dict:
     svc = services(self)
     try:
         return run_shard(svc, shard_id)
     except Exception as exc:  # never raise into the chord: the error goes on the shard row
+        if database_unavailable(exc):
+            raise  # the row cannot be written now: retried, and the retry runs the shard again
         log.exception("scan %s shard %s crashed", scan_id, shard_id)
         return record_crash(svc, shard_id, exc)
 
 
 @shared_task(name="scan-finalize", bind=True, acks_late=True)
+@retry_while_database_down
 def scan_finalize(self, scan_id: str) -> dict:
     scan = finalize_scan(services(self), scan_id)
     return {"scan_id": scan_id, "status": scan.status if scan else "unchanged"}
 
 
 @shared_task(name="schedule-fire", bind=True, acks_late=True)
+@retry_while_database_down
 def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
     """Fired by RedBeat at a schedule's occurrence: run it once, then point RedBeat at the next one.
     Redelivery is harmless: UNIQUE(schedule, trigger, fire time) admits one run."""
@@ -81,12 +127,14 @@ def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
 
 
 @shared_task(name="schedule-debounced-fire", bind=True, acks_late=True)
+@retry_while_database_down
 def schedule_debounced_fire(self, schedule_id: str) -> dict:
     """The end of a resource-change debounce window: one scan of what changed in it."""
     return {"schedule_id": schedule_id, "scan_id": fire_debounced(services(self), schedule_id)}
 
 
-# Periodic (beat_schedule): scans whose tasks were lost are finalized, resumed or failed.
+# Periodic (beat_schedule): scans whose tasks were lost are finalized, resumed or failed. Not retried
+# while PostgreSQL is down (nor is the reconcile below): the next period runs it again.
 @shared_task(name="scans-reap", bind=True)
 def scans_reap(self) -> dict:
     resumes = reap_stuck_scans(services(self))
@@ -102,3 +150,10 @@ def scans_reap(self) -> dict:
 @shared_task(name="schedules-reconcile", bind=True)
 def schedules_reconcile(self) -> dict:
     return reconcile(services(self))
+
+
+# Periodic (beat_schedule): violations past the retention are deleted in small batches. Not
+# acks_late: a run cut short leaves work the next run finishes.
+@shared_task(name="scans-purge", bind=True)
+def scans_purge(self) -> dict:
+    return purge_expired_violations(services(self))
