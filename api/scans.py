@@ -59,7 +59,7 @@ def list_violations(scan_id: str):
         catalog = catalog_for(session, scan.tenant_id)
         rows, total, more = results.list_violations(session, scan, catalog, query)
     return {
-        "violations": [results.render_violation(row, catalog) for row in rows],
+        "violations": results.render_violations(rows, catalog),
         "pagination": {
             "total": total,
             "limit": query["limit"],

@@ -23,6 +23,8 @@ def beat_settings(settings: Settings) -> dict:
                 "options": {"queue": "housekeeping"},
             },
             "scans-reap": {"task": "scans-reap", "schedule": 60.0, "options": {"queue": "housekeeping"}},
+            # Hourly: retention deletes expired violations in batches (POLICYCORTEX_RETENTION_DAYS).
+            "scans-purge": {"task": "scans-purge", "schedule": 3600.0, "options": {"queue": "housekeeping"}},
             "schedules-reconcile": {
                 "task": "schedules-reconcile",
                 "schedule": 300.0,

@@ -33,6 +33,11 @@ class ScanNotCancellable(DomainError):
     description = "The scan has already finished"
 
 
+class ViolationsPurged(DomainError):
+    error, error_code, status = "violations_purged", "SCAN_004", 410
+    description = "The scan's violations were deleted by the retention policy"
+
+
 class NotFound(DomainError):
     error, error_code, status = "not_found", "REQ_404", 404
     description = "The requested object does not exist"

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -93,8 +94,16 @@ class CloudAccount(Base):
 class Scan(Base):
     __tablename__ = "scans"
     __table_args__ = (
-        Index("ix_scans_tenant_created", "tenant_id", "created_at"),
-        Index("ix_scans_tenant_status", "tenant_id", "status", "created_at"),
+        # Listings: newest first with the id as tie-break; the filters ride along so counts and
+        # deep offsets are index-only scans.
+        Index(
+            "ix_scans_tenant_created",
+            "tenant_id",
+            "created_at",
+            "id",
+            postgresql_include=["status", "environment", "scan_type"],
+        ),
+        Index("ix_scans_tenant_status", "tenant_id", "status", "created_at", "id"),
         Index("ix_scans_scope_history", "tenant_id", "scope_key", "status", "completed_at"),
     )
 
@@ -132,17 +141,21 @@ class Scan(Base):
     total_violations: Mapped[int] = mapped_column(Integer, default=0)
     # Derived once by finalize: the results and remediation objects of the API reference.
     results: Mapped[dict | None]
+    # Set by retention (shared.scans.retention) when the scan's violations were deleted.
+    violations_purged_at: Mapped[datetime | None]
 
 
 class ScanShard(Base):
     __tablename__ = "scan_shards"
-    __table_args__ = (UniqueConstraint("scan_id", "account_id", "region", name="uq_scan_shards_unit"),)
+    __table_args__ = (UniqueConstraint("scan_id", "account_id", "region", "part", name="uq_scan_shards_unit"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("cloud_accounts.id"))
     provider: Mapped[str] = mapped_column(String(16))
     region: Mapped[str] = mapped_column(String(64))
+    # A large (account, region) runs as several shards, parts 0..n-1, each with its own resource types.
+    part: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     resource_types: Mapped[list]
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -152,6 +165,8 @@ class ScanShard(Base):
     # {policy_id: [evaluated, failed]}: the raw material of every score.
     policy_stats: Mapped[dict] = mapped_column(default=dict)
     errors: Mapped[list] = mapped_column(default=list)
+    # Seconds spent listing, evaluating, writing and reporting progress: where a scan's time goes.
+    timings: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
 
@@ -187,7 +202,9 @@ class Violation(Base):
     __tablename__ = "violations"
     __table_args__ = (
         UniqueConstraint("scan_id", "fingerprint", name="uq_violations_scan_fingerprint"),
-        Index("ix_violations_scan_severity", "scan_id", "severity"),
+        # Keyset pages (ordered by id) of a scan's violations, unfiltered or by severity or policy.
+        Index("ix_violations_scan_severity", "scan_id", "severity", "id"),
+        Index("ix_violations_scan_policy", "scan_id", "policy_id", "id"),
         Index("ix_violations_scan_id", "scan_id", "id"),
         Index("ix_violations_resource", "account_id", "resource_uid"),
     )

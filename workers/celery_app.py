@@ -9,6 +9,7 @@ from kombu import Queue
 from beat.config import beat_settings
 from shared.context import Services
 from shared.settings import Settings
+from workers.observability import connect_signals
 
 QUEUES = ("scans", "shards", "notifications", "housekeeping")
 ROUTES = {
@@ -19,6 +20,7 @@ ROUTES = {
     "schedule-debounced-fire": "scans",
     "schedules-reconcile": "housekeeping",
     "scans-reap": "housekeeping",
+    "scans-purge": "housekeeping",
     "notification-deliver": "notifications",
     "notifications-requeue": "housekeeping",
 }
@@ -66,6 +68,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     app = Celery("policycortex", include=["workers.tasks", "workers.notification_tasks"], set_as_current=False)
     app.conf.update(celery_config(settings))
     app.services = Services(settings, celery=app)
+    connect_signals()  # task ids on log lines, task results into metrics
 
     @worker_process_init.connect(weak=False)
     def _fresh_pools(**_):

@@ -136,6 +136,8 @@ def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: st
             "failed_actions": remediation.get("failed_actions", 0),
             "mode": _remediation_mode(scan),
         },
+        # Set once retention deleted the violations (their list then answers 410); the counts stay.
+        "violations_purged_at": iso(scan.violations_purged_at),
         "monitoring": monitoring(scan.id, base_url),
     }
 
