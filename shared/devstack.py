@@ -113,6 +113,8 @@ class DevStack(ExitStack):
                 "gthread",
                 "--threads",
                 "8",
+                "--config",
+                "python:api.gunicorn_conf",
                 "api.wsgi:app",
             ],
         )

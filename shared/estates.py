@@ -6,6 +6,7 @@ Each builder returns the violations a correct scan must find, as (policy id, res
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import boto3
 
@@ -129,3 +130,155 @@ def seed_synthetic_estate(
             )
         created += groups_per_region + len(default_groups(endpoint_url, region))
     return created
+
+
+# -- A multi-provider estate of a chosen size, for the scale bench and the shard-split tests ---------
+
+# One policy set for every scale estate: each resource either passes all of its type's policies or
+# fails exactly one, so the violations a correct scan finds are known in advance.
+SCALE_POLICIES = (
+    "pol_ec2_sg_ssh_open",
+    "pol_ec2_sg_rdp_open",
+    "pol_ec2_sg_all_ports_open",
+    "pol_ec2_default_sg_closed",
+    "pol_azure_storage_secure_transfer",
+    "pol_azure_storage_min_tls",
+    "pol_azure_storage_public_blob_access",
+    "pol_azure_storage_default_network_deny",
+    "pol_azure_nsg_ssh_open",
+    "pol_azure_nsg_rdp_open",
+    "pol_gcp_firewall_ssh_open",
+    "pol_gcp_firewall_rdp_open",
+    "pol_gcp_firewall_all_open",
+    "pol_gcp_bucket_uniform_access",
+    "pol_gcp_bucket_public_access_prevention",
+)
+# Two AWS accounts on one moto server: disjoint regions keep their resources apart.
+SCALE_AWS_ACCOUNTS = {"aws-a": ("us-east-1", "eu-west-1"), "aws-b": ("us-west-2", "ap-southeast-2")}
+SCALE_AZURE_SUBSCRIPTIONS = (
+    "5c1d0e2f-0000-4000-8000-00000000000a",
+    "5c1d0e2f-0000-4000-8000-00000000000b",
+    "5c1d0e2f-0000-4000-8000-00000000000c",
+)
+SCALE_GCP_PROJECTS = (("scale-a", "410000000001"), ("scale-b", "410000000002"), ("scale-c", "410000000003"))
+AZURE_LOCATIONS = ("westeurope", "eastus", "southeastasia")
+GCP_LOCATIONS = ("EU", "US", "ASIA")
+
+
+def is_noncompliant(index: int, share: float) -> bool:
+    """Exactly floor(n * share) of the first n indexes are non-compliant, spread evenly."""
+    return int((index + 1) * share) > int(index * share)
+
+
+@dataclass
+class ScaleEstate:
+    """What a scale estate holds: security group counts per (AWS account, region), Resource Graph
+    rows per subscription and Cloud Asset Inventory assets, and the violations they carry (AWS
+    default groups, which moto creates, are counted when the groups are seeded)."""
+
+    size: int
+    share: float
+    aws: dict[tuple[str, str], int]
+    azure_rows: list[dict]
+    gcp_assets: list
+    expected_violations: int
+
+    def by_provider(self) -> dict[str, int]:
+        return {"aws": sum(self.aws.values()), "azure": len(self.azure_rows), "gcp": len(self.gcp_assets)}
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
+
+
+def scale_estate(size: int, share: float = 0.25, *, aws_share: float = 0.05) -> ScaleEstate:
+    """An estate of `size` resources: `aws_share` of them security groups on moto (slow to seed and
+    to list), the rest evenly Azure (storage accounts, NSGs in three subscriptions) and GCP
+    (firewalls, buckets in three projects). A `share` of each kind in each account (rounded down)
+    fails exactly one policy."""
+    from shared.fakes.azure import row
+    from shared.fakes.gcp import make_asset
+
+    aws_total = round(size * aws_share)
+    azure_total = (size - aws_total) // 2
+    gcp_total = size - aws_total - azure_total
+    units = [(name, region) for name, regions in SCALE_AWS_ACCOUNTS.items() for region in regions]
+    aws = dict(zip(units, _split(aws_total, len(units)), strict=True))
+    bad = sum(is_noncompliant(i, share) for count in aws.values() for i in range(count))
+
+    azure_rows = []
+    for subscription, count in zip(SCALE_AZURE_SUBSCRIPTIONS, _split(azure_total, 3), strict=True):
+        for index in range(count):
+            failing = is_noncompliant(index // 2, share)  # each of the two kinds gets its share
+            location = AZURE_LOCATIONS[index % len(AZURE_LOCATIONS)]
+            if index % 2:
+                properties = {
+                    "supportsHttpsTrafficOnly": not failing,
+                    "minimumTlsVersion": "TLS1_2",
+                    "allowBlobPublicAccess": False,
+                    "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices"},
+                    "provisioningState": "Succeeded",
+                }
+                kind, name = "Microsoft.Storage/storageAccounts", f"st{index:07d}"
+            else:
+                rule = {
+                    "name": "ssh",
+                    "properties": {
+                        "access": "Allow",
+                        "direction": "Inbound",
+                        "protocol": "Tcp",
+                        "sourceAddressPrefix": "*" if failing else "10.0.0.0/8",
+                        "destinationPortRange": "22",
+                        "priority": 100,
+                    },
+                }
+                properties = {"securityRules": [rule], "defaultSecurityRules": []}
+                kind, name = "Microsoft.Network/networkSecurityGroups", f"nsg{index:07d}"
+            azure_rows.append(row(subscription, "rg-scale", kind, name, location=location, properties=properties))
+            bad += failing
+
+    gcp_assets = []
+    for (project, number), count in zip(SCALE_GCP_PROJECTS, _split(gcp_total, 3), strict=True):
+        for index in range(count):
+            failing = is_noncompliant(index // 2, share)  # each of the two kinds gets its share
+            if index % 2:
+                name = f"{project}-bucket-{index:07d}"
+                data = {
+                    "kind": "storage#bucket",
+                    "id": name,
+                    "name": name,
+                    "projectNumber": number,
+                    "location": GCP_LOCATIONS[index % len(GCP_LOCATIONS)],
+                    "iamConfiguration": {
+                        "uniformBucketLevelAccess": {"enabled": not failing},
+                        "publicAccessPrevention": "enforced",
+                    },
+                }
+                asset_type, uid = "storage.googleapis.com/Bucket", f"//storage.googleapis.com/{name}"
+                location = data["location"].lower()
+            else:
+                name = f"fw-{index:07d}"
+                data = {
+                    "name": name,
+                    "direction": "INGRESS",
+                    "disabled": False,
+                    "sourceRanges": ["0.0.0.0/0" if failing else "10.0.0.0/8"],
+                    "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+                    "network": f"https://www.googleapis.com/compute/v1/projects/{project}/global/networks/default",
+                }
+                asset_type = "compute.googleapis.com/Firewall"
+                uid, location = f"//compute.googleapis.com/projects/{project}/global/firewalls/{name}", "global"
+            gcp_assets.append(make_asset(project, number, asset_type, uid, data, location=location))
+            bad += failing
+    return ScaleEstate(size, share, aws, azure_rows, gcp_assets, bad)
+
+
+def seed_security_groups(endpoint_url: str, region: str, count: int, share: float) -> int:
+    """`count` security groups allowing SSH, from the world for a `share` of them (as counted in
+    ScaleEstate). Returns the default groups moto keeps in the region: each is one more resource
+    and one more violation (it allows all egress)."""
+    ec2 = _client("ec2", endpoint_url, region)
+    for index in range(count):
+        cidr = WORLD if is_noncompliant(index, share) else [{"CidrIp": "10.0.0.0/8"}]
+        _group(ec2, f"scale-sg-{index:07d}", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": cidr}])
+    return len(default_groups(endpoint_url, region))

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.accounts import get_account
+from shared.bulk import Stage
 from shared.collectors import CollectedResource, jsonable, load_providers, resource_types
 from shared.context import Services
 from shared.errors import Conflict, InvalidRequest, NotFound
@@ -22,7 +23,6 @@ from shared.scans.schemas import error_details
 from shared.scans.scope import glob_to_like
 
 MAX_RESOURCES = 100_000
-CHUNK = 1000
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-seq")
 
 
@@ -133,6 +133,20 @@ def parse_upload(content_type: str, body: bytes) -> tuple[list[CollectedResource
     )
 
 
+RESOURCE_STAGE = Stage(
+    "resource_stage",
+    (
+        ("provider", "text"),
+        ("region", "text"),
+        ("resource_type", "text"),
+        ("resource_uid", "text"),
+        ("name", "text"),
+        ("config", "jsonb"),
+        ("config_hash", "text"),
+    ),
+)
+
+
 def upsert_resources(
     session,
     tenant_id: str,
@@ -141,34 +155,28 @@ def upsert_resources(
     now: datetime,
     scan_id: str | None = None,
 ) -> None:
-    """Upsert resources (unique uids) into the account's inventory in one statement; what a scan or
-    an upload sees refreshes `last_seen`, and `config_changed_at` moves only when the hash does."""
+    """Upsert resources (unique uids) into the account's inventory: COPY into a staging table,
+    then one INSERT ... ON CONFLICT. What a scan or an upload sees refreshes `last_seen`, and
+    `config_changed_at` moves only when the hash does."""
     if not resources:
         return
-    row = {
-        "tenant_id": tenant_id,
-        "account_id": account_id,
-        "first_seen": now,
-        "last_seen": now,
-        "config_changed_at": now,
+    RESOURCE_STAGE.load(
+        session,
+        ((r.provider, r.region, r.resource_type, r.uid, r.name, r.document, r.config_hash) for r in resources),
+    )
+    staged = RESOURCE_STAGE.table.c
+    constants = {
+        "tenant_id": literal(tenant_id),
+        "account_id": literal(account_id),
+        "first_seen": literal(now),
+        "last_seen": literal(now),
+        "config_changed_at": literal(now),
     }
     if scan_id:
-        row["last_scan_id"] = scan_id
-    stmt = insert(Resource).values(
-        [
-            {
-                **row,
-                "provider": r.provider,
-                "region": r.region,
-                "resource_type": r.resource_type,
-                "resource_uid": r.uid,
-                "name": r.name,
-                "config": r.document,
-                "config_hash": r.config_hash,
-            }
-            for r in resources
-        ]
-    )
+        constants["last_scan_id"] = literal(scan_id)
+    varying = {name: staged[name] for name, _ in RESOURCE_STAGE.columns}
+    columns = {**constants, **varying}
+    stmt = insert(Resource).from_select(list(columns), select(*columns.values()))
     excluded, table = stmt.excluded, Resource.__table__.c
     changes = {
         name: getattr(excluded, name)
@@ -211,8 +219,7 @@ def push_inventory(
             )
         before = session.scalar(select(func.count()).where(Resource.account_id == account.id))
         items = list(unique.values())
-        for first in range(0, len(items), CHUNK):
-            upsert_resources(session, tenant_id, account.id, items[first : first + CHUNK], now)
+        upsert_resources(session, tenant_id, account.id, items, now)
         removed = 0
         if mode == "replace":
             removed = session.execute(

@@ -62,11 +62,23 @@ class Settings:
     shard_soft_time_limit: int = 1_500
     shard_time_limit: int = 1_800
     max_shard_attempts: int = 3
+    # Tasks retry while PostgreSQL is unavailable: exponential back-off from 1 s with full jitter,
+    # capped at db_retry_max_delay seconds, at most db_max_retries times (12 minutes on average).
+    db_retry_max_delay: int = 60
+    db_max_retries: int = 30
     aws_max_attempts: int = 5
     detail_concurrency: int = 8
-    page_size: int = 500
+    page_size: int = 1000  # the most Resource Graph, Cloud Asset Inventory and most AWS list calls give
+    # An (account, region) whose last inventory exceeds this is split into shards by resource type; 0: never.
+    shard_max_resources: int = 10_000
     rate_limit: str = "1200/minute"
     log_level: str = "INFO"
+    # Violations of scans that ended more than this many days ago are deleted (0: kept forever),
+    # in batches of this many rows; scans, their summaries and each scope's latest scan stay.
+    retention_days: int = 365
+    retention_batch_size: int = 5_000
+    # Prometheus multiprocess directory shared by the API and worker processes of a host (unset: one process).
+    metrics_dir: str | None = None
     # Hosts (exact names), addresses or CIDRs that tenants' URLs may reach although they are not
     # public (notification webhooks and SMTP servers, account endpoint overrides).
     outbound_allowlist: tuple[str, ...] = ()
@@ -97,11 +109,17 @@ class Settings:
             shard_soft_time_limit=_int(env, "SHARD_SOFT_TIME_LIMIT", base.shard_soft_time_limit, minimum=1),
             shard_time_limit=_int(env, "SHARD_TIME_LIMIT", base.shard_time_limit, minimum=2),
             max_shard_attempts=_int(env, "MAX_SHARD_ATTEMPTS", base.max_shard_attempts, minimum=1),
+            db_retry_max_delay=_int(env, "DB_RETRY_MAX_DELAY", base.db_retry_max_delay, minimum=1),
+            db_max_retries=_int(env, "DB_MAX_RETRIES", base.db_max_retries),
             aws_max_attempts=_int(env, "AWS_MAX_ATTEMPTS", base.aws_max_attempts, minimum=1),
             detail_concurrency=_int(env, "DETAIL_CONCURRENCY", base.detail_concurrency, minimum=1),
             page_size=_int(env, "PAGE_SIZE", base.page_size, minimum=1),
+            shard_max_resources=_int(env, "SHARD_MAX_RESOURCES", base.shard_max_resources),
             rate_limit=_raw(env, "RATE_LIMIT", base.rate_limit),
             log_level=_raw(env, "LOG_LEVEL", base.log_level).upper(),
+            retention_days=_int(env, "RETENTION_DAYS", base.retention_days),
+            retention_batch_size=_int(env, "RETENTION_BATCH_SIZE", base.retention_batch_size, minimum=1),
+            metrics_dir=_raw(env, "METRICS_DIR", None),
             outbound_allowlist=_list(env, "OUTBOUND_ALLOWLIST"),
             smtp_host=_raw(env, "SMTP_HOST", None),
             smtp_port=_int(env, "SMTP_PORT", base.smtp_port, minimum=1),

@@ -3,11 +3,11 @@ regions and retries. Errors are typed and recorded per shard, never read as "no 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from shared.registry import Registry
@@ -29,16 +29,21 @@ class CollectedResource:
     def provider(self) -> str:
         return self.resource_type.split(".", 1)[0]
 
-    @property
+    @cached_property
     def config_hash(self) -> str:
         """Stable over fields that change without a configuration change (timestamps, power
         states); `volatile` names them as top-level keys or dotted paths such as `properties.x`."""
-        stable = copy.deepcopy(self.document) if any("." in path for path in self.volatile) else dict(self.document)
+        stable = dict(self.document)
         for path in self.volatile:
             *parents, leaf = path.split(".")
             node: Any = stable
             for part in parents:
-                node = node.get(part) if isinstance(node, dict) else None
+                child = node.get(part) if isinstance(node, dict) else None
+                if not isinstance(child, dict):
+                    node = None
+                    break
+                # Copy only the dicts on the path (the parent is a copy already): the document stays as is.
+                node[part] = node = dict(child)
             if isinstance(node, dict):
                 node.pop(leaf, None)
         return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()

@@ -299,7 +299,7 @@ class AzureCollector:
         skip_token = None
         while True:
             answer = self._query(spec.query(), skip_token, top, spec, region)
-            rows = [jsonable(row) for row in answer.data or []]
+            rows = list(answer.data or [])  # objectArray rows are parsed JSON already: JSON types only
             if rows:
                 yield self._documents(spec, rows, region)
             skip_token = answer.skip_token

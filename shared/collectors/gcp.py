@@ -417,7 +417,7 @@ class GcpCollector:
         """The resource's data (or its IAM policy) as the API's own JSON, integral numbers as ints."""
         message = asset_v1.Asset.pb(asset)
         source = message.iam_policy if content_type == IAM_POLICY else message.resource.data
-        return jsonable(integral(MessageToDict(source)))
+        return integral(MessageToDict(source))  # MessageToDict gives JSON types only
 
 
 def _gcp_types() -> list[tuple[str, type[GcpResource]]]:

@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Iterable
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 RESOURCE_GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
@@ -102,6 +102,13 @@ def _offset(token: str | None) -> int:
     return json.loads(base64.b64decode(token))["$offset"] if token else 0
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: a scan makes hundreds of calls."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
 class FakeAzure:
     """Resource Graph over a seeded list of rows, plus ARM GETs for details keyed by path.
 
@@ -120,14 +127,16 @@ class FakeAzure:
         self.list_page_size = 100  # ARM list answers (`value`) longer than this page with nextLink
         self.calls: list[tuple[str, str]] = []
         self.queries: list[dict] = []  # the Resource Graph request bodies, in order
+        self._answers: dict[tuple, list[dict]] = {}  # sorted matches per query, so paging is not O(n log n)
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         # A short poll interval: shutting the server down after each test takes that long.
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def seed(self, rows: Iterable[dict] = (), details: dict[str, dict] | None = None) -> None:
         self.rows.extend(rows)
+        self._answers.clear()
         self.details.update({path.lower(): body for path, body in (details or {}).items()})
 
     def throttle(self, times: int, retry_after: str | None = "1", method: str | None = None) -> None:
@@ -192,16 +201,19 @@ class FakeAzure:
         wanted = re.search(r"type\s*=~\s*'([^']+)'", query)
         if table not in ("resources", "resourcecontainers") or not wanted:
             return _error(400, "BadRequest", f"The fake understands `<table> | where type =~ '...'`, got: {query}")
-        rows = sorted(
-            (
-                r
-                for r in self.rows
-                if r["type"] == wanted.group(1).lower()
-                and r["subscriptionId"] in subscriptions
-                and (r["type"] in CONTAINER_TYPES) == (table == "resourcecontainers")
-            ),
-            key=lambda r: r["id"].lower(),
-        )
+        key = (table, wanted.group(1).lower(), tuple(subscriptions), len(self.rows))
+        rows = self._answers.get(key)
+        if rows is None:
+            rows = self._answers[key] = sorted(
+                (
+                    r
+                    for r in self.rows
+                    if r["type"] == key[1]
+                    and r["subscriptionId"] in subscriptions
+                    and (r["type"] in CONTAINER_TYPES) == (table == "resourcecontainers")
+                ),
+                key=lambda r: r["id"].lower(),
+            )
         options = body.get("options") or {}
         top = min(int(options.get("$top") or DEFAULT_TOP), 1000)
         start = _offset(options.get("$skipToken"))

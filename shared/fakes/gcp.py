@@ -88,6 +88,7 @@ class FakeAssetInventory:
         self.denied_projects: set[str] = set()
         self.rejected_projects: set[str] = set()
         self.authorization: str | None = None  # the last Authorization header seen
+        self._answers: dict[tuple, list[dict]] = {}  # matches per listing, so paging is not O(n) per page
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -156,13 +157,16 @@ class FakeAssetInventory:
             )
         content_type = CONTENT_TYPES.get(request.args.get("contentType", "0"), request.args.get("contentType"))
         asset_types = set(request.args.getlist("assetTypes"))
-        matching = [
-            _shaped(stored.asset, content_type)
-            for stored in self.assets
-            if project in (stored.project_id, stored.project_number)
-            and (not asset_types or stored.asset["assetType"] in asset_types)
-            and (content_type != "IAM_POLICY" or "iamPolicy" in stored.asset)
-        ]
+        key = (project, tuple(sorted(asset_types)), content_type, len(self.assets))
+        matching = self._answers.get(key)
+        if matching is None:
+            matching = self._answers[key] = [
+                stored.asset
+                for stored in self.assets
+                if project in (stored.project_id, stored.project_number)
+                and (not asset_types or stored.asset["assetType"] in asset_types)
+                and (content_type != "IAM_POLICY" or "iamPolicy" in stored.asset)
+            ]
         try:
             size = min(MAX_PAGE_SIZE, int(request.args.get("pageSize") or DEFAULT_PAGE_SIZE))
             start = (
@@ -172,7 +176,7 @@ class FakeAssetInventory:
             )
         except ValueError:
             return _error(400, "INVALID_ARGUMENT", "Invalid page token or page size.")
-        body: dict = {"assets": matching[start : start + size], "readTime": _now()}
+        body: dict = {"assets": [_shaped(a, content_type) for a in matching[start : start + size]], "readTime": _now()}
         if start + size < len(matching):
             body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
         return Response(json.dumps(body), content_type="application/json")

@@ -1,18 +1,20 @@
 """Expand a scan into shards: one per (cloud account, region), plus one per account for global
-services, each listing only the resource types that the scan's policies need."""
+services, each listing only the resource types that the scan's policies need. An (account, region)
+whose inventory holds more than POLICYCORTEX_SHARD_MAX_RESOURCES resources is split into several
+shards (parts) by groups of resource types, so one huge region does not hold up the whole scan."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.catalog import Catalog, catalog_for
 from shared.collectors import GLOBAL_REGION, CollectionError, collector_for, is_global, uid_prefix
 from shared.context import Services
-from shared.models import CloudAccount, Scan, ScanShard
+from shared.models import CloudAccount, Resource, Scan, ScanShard
 from shared.scans.scope import ResourceScope
 
 
@@ -37,19 +39,69 @@ def _shard_base(scan_id: str, account: CloudAccount) -> dict:
         "scan_id": scan_id,
         "account_id": account.id,
         "provider": account.provider,
+        "part": 0,
         "status": "queued",
         "errors": [],
         "policy_stats": {},
     }
 
 
-def _account_shards(svc: Services, scan_id: str, account: CloudAccount, types: list[str]) -> list[dict]:
+def type_groups(types: list[str], sizes: dict[str, int], limit: int) -> list[list[str]]:
+    """The resource types of one (account, region) in groups of at most `limit` resources each, by
+    first-fit over the largest types first; a type larger than `limit` is a group of its own. One
+    group when everything fits (or `limit` is 0); groups in a stable order, types sorted in each."""
+    if not limit or sum(sizes.get(t, 0) for t in types) <= limit:
+        return [sorted(types)]
+    groups: list[tuple[int, list[str]]] = []
+    for name in sorted(types, key=lambda t: (-sizes.get(t, 0), t)):
+        size = sizes.get(name, 0)
+        for index, (used, members) in enumerate(groups):
+            if used + size <= limit:
+                groups[index] = (used + size, [*members, name])
+                break
+        else:
+            groups.append((size, [name]))
+    return sorted(sorted(members) for _, members in groups)
+
+
+class InventorySizes:
+    """How many resources of each type the last scans saw per account and region: the estimate
+    by which a large (account, region) is split into several shards."""
+
+    def __init__(self, session, account_ids: list[str]):
+        self.counts: dict[tuple[str, str, str], int] = {}
+        if account_ids:
+            rows = session.execute(
+                select(Resource.account_id, Resource.resource_type, Resource.region, func.count())
+                .where(Resource.account_id.in_(account_ids))
+                .group_by(Resource.account_id, Resource.resource_type, Resource.region)
+            )
+            self.counts = {(account, kind, region): count for account, kind, region, count in rows}
+
+    def of(self, account_id: str, region: str) -> dict[str, int]:
+        """Resources per type in one shard's unit: a global shard holds its types in every region."""
+        sizes: dict[str, int] = defaultdict(int)
+        for (account, kind, where), count in self.counts.items():
+            if account == account_id and (region == GLOBAL_REGION or where == region):
+                sizes[kind] += count
+        return sizes
+
+
+def _unit_shards(base: dict, region: str, types: list[str], sizes: InventorySizes, limit: int) -> list[dict]:
+    groups = type_groups(types, sizes.of(base["account_id"], region), limit)
+    return [{**base, "region": region, "part": part, "resource_types": group} for part, group in enumerate(groups)]
+
+
+def _account_shards(
+    svc: Services, scan_id: str, account: CloudAccount, types: list[str], sizes: InventorySizes
+) -> list[dict]:
     base = _shard_base(scan_id, account)
+    limit = svc.settings.shard_max_resources
     global_types = [t for t in types if is_global(t)]
     regional_types = [t for t in types if not is_global(t)]
     shards = []
     if global_types:
-        shards.append({**base, "region": GLOBAL_REGION, "resource_types": global_types})
+        shards += _unit_shards(base, GLOBAL_REGION, global_types, sizes, limit)
     if regional_types:
         try:
             regions = collector_for(account, svc).regions()
@@ -59,7 +111,8 @@ def _account_shards(svc: Services, scan_id: str, account: CloudAccount, types: l
             return shards + [
                 {**base, "region": "*", "resource_types": regional_types, "status": "failed", "errors": [exc.as_dict()]}
             ]
-        shards += [{**base, "region": region, "resource_types": regional_types} for region in regions]
+        for region in regions:
+            shards += _unit_shards(base, region, regional_types, sizes, limit)
     return shards
 
 
@@ -81,6 +134,7 @@ def plan_scan(svc: Services, scan_id: str) -> Plan | None:
         accounts = session.scalars(
             select(CloudAccount).where(CloudAccount.id.in_(scan.account_ids)).order_by(CloudAccount.created_at)
         ).all()
+        sizes = InventorySizes(session, [a.id for a in accounts if a.collection != "inventory"])
     rows = []
     for account in accounts:
         if account.collection == "inventory":
@@ -89,12 +143,16 @@ def plan_scan(svc: Services, scan_id: str) -> Plan | None:
             if pushed_types:
                 rows.append({**_shard_base(scan_id, account), "region": GLOBAL_REGION, "resource_types": pushed_types})
         elif types.get(account.provider):
-            rows += _account_shards(svc, scan_id, account, types[account.provider])
+            rows += _account_shards(svc, scan_id, account, types[account.provider], sizes)
     with svc.db.session() as session:
-        if rows:
+        # Under the scan's lock, so two deliveries of one plan cannot both insert (they might split
+        # differently if the inventory changed between them); the unique key backs this up.
+        scan = session.get(Scan, scan_id, with_for_update=True)
+        existing = session.scalars(select(ScanShard.id).where(ScanShard.scan_id == scan_id)).all()
+        if rows and not existing:
             session.execute(insert(ScanShard).values(rows).on_conflict_do_nothing(constraint="uq_scan_shards_unit"))
         shard_ids = session.scalars(
             select(ScanShard.id).where(ScanShard.scan_id == scan_id).order_by(ScanShard.id)
         ).all()
-        session.get(Scan, scan_id).shards_total = len(shard_ids)
-    return Plan(list(shard_ids), parallel)
+        scan.shards_total = len(shard_ids)
+    return Plan(list(shard_ids), parallel, launched=bool(existing))

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from psycopg2.errors import UniqueViolation
+from sqlalchemy import literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from shared.bulk import Stage, copy_rows
 from shared.catalog import catalog_for
 from shared.collectors import CollectedResource, CollectionError, collector_for
 from shared.context import Services
@@ -30,6 +33,23 @@ def fingerprint(policy_id: str, account_id: str, resource_uid: str) -> str:
     return hashlib.sha1(f"{policy_id}|{account_id}|{resource_uid}".encode()).hexdigest()
 
 
+class PhaseClock:
+    """Seconds a shard spends per phase (collect, evaluate, write, progress): `lap` charges the time
+    since the previous lap to a phase. Kept on the shard row, they show where a scan's time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._mark
+        self._mark = now
+
+    def as_dict(self) -> dict[str, float]:
+        return {phase: round(seconds, 3) for phase, seconds in self.seconds.items()}
+
+
 class ShardEvaluator:
     """Applies a shard's policies to pages of resources and keeps its counters."""
 
@@ -43,6 +63,7 @@ class ShardEvaluator:
         self.scan_id, self.shard_id, self.account_id = scan_id, shard_id, account_id
         self.stats: dict[str, list[int]] = {}
         self.scanned = self.violations = self.carried = 0
+        self.clock = PhaseClock()
 
     def in_scope(self, page: list[CollectedResource]) -> list[CollectedResource]:
         return [resource for resource in page if self.scope.admits(resource)]
@@ -144,6 +165,58 @@ class Baseline:
         return verdicts
 
 
+# The columns of a violation that vary within a page; scan, shard, account and time are constants.
+VIOLATION_STAGE = Stage(
+    "violation_stage",
+    (
+        ("fingerprint", "text"),
+        ("policy_id", "text"),
+        ("severity", "text"),
+        ("provider", "text"),
+        ("region", "text"),
+        ("resource_type", "text"),
+        ("resource_uid", "text"),
+        ("resource_name", "text"),
+        ("status_extended", "text"),
+        ("effort_minutes", "integer"),
+    ),
+)
+
+
+def insert_violations(session, scan_id: str, shard_id: int, account_id: str, violations: list[dict]) -> None:
+    """Insert a page's violations once each. Most pages are written once: they are COPYed straight
+    in. A shard delivered again meets its first delivery's rows (a unique violation on the scan's
+    fingerprint key) and merges through the stage with ON CONFLICT DO NOTHING instead."""
+    if not violations:
+        return
+    names = [name for name, _ in VIOLATION_STAGE.columns]
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            copy_rows(
+                session,
+                Violation.__tablename__,
+                ["scan_id", "shard_id", "account_id", "created_at", *names],
+                ((scan_id, shard_id, account_id, now, *(row[name] for name in names)) for row in violations),
+            )
+        return
+    except UniqueViolation:
+        pass  # rolled back to the savepoint: nothing of this page was written
+    VIOLATION_STAGE.load(session, ([row[name] for name in names] for row in violations))
+    constants = {
+        "scan_id": literal(scan_id),
+        "shard_id": literal(shard_id),
+        "account_id": literal(account_id),
+        "created_at": literal(now),
+    }
+    columns = {**constants, **{name: VIOLATION_STAGE.table.c[name] for name in names}}
+    session.execute(
+        insert(Violation)
+        .from_select(list(columns), select(*columns.values()))
+        .on_conflict_do_nothing(constraint="uq_violations_scan_fingerprint")
+    )
+
+
 def _write_page(
     svc: Services,
     tenant_id: str,
@@ -157,13 +230,11 @@ def _write_page(
     are idempotent (unique keys), so a redelivered shard rewrites nothing twice."""
     now = utcnow()
     unique = {r.uid: r for r in resources}  # one row per uid, or ON CONFLICT would touch it twice
+    shard_id = shard_values.pop("id")
     with svc.db.session() as session:
         upsert_resources(session, tenant_id, account.id, list(unique.values()), now, scan_id)
-        if violations:
-            session.execute(
-                insert(Violation).values(violations).on_conflict_do_nothing(constraint="uq_violations_scan_fingerprint")
-            )
-        session.execute(update(ScanShard).where(ScanShard.id == shard_values.pop("id")).values(**shard_values))
+        insert_violations(session, scan_id, shard_id, account.id, violations)
+        session.execute(update(ScanShard).where(ScanShard.id == shard_id).values(**shard_values))
 
 
 def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]:
@@ -196,7 +267,7 @@ def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]
             shard.status, shard.started_at = "running", now
             shard.attempts += 1
             shard.resources_scanned = shard.violations_found = 0
-            shard.policy_stats = {}
+            shard.policy_stats, shard.timings = {}, {}
             return None, summary
         return shard.status, summary
 
@@ -231,21 +302,26 @@ def run_shard(svc: Services, shard_id: int) -> dict:
     for resource_type in resource_types:
         try:
             for page in collector.pages(resource_type, region):
+                evaluator.clock.lap("collect")
                 final_status = _stop_reason(progress, deadline)
                 if final_status:
                     break
                 in_scope = evaluator.in_scope(page)
                 carried = baseline.unchanged_verdicts(account.id, in_scope) if baseline else None
                 violations, by_severity = evaluator.evaluate(in_scope, carried)
+                evaluator.clock.lap("evaluate")
                 _write_page(
                     svc, tenant_id, account, shard.scan_id, in_scope, violations, _shard_values(shard_id, evaluator)
                 )
+                evaluator.clock.lap("write")
                 totals = progress.add(scanned=len(in_scope), violations=by_severity)
                 progress.publish("progress", shard_id=shard_id, **totals)
+                evaluator.clock.lap("progress")
         except CollectionError as exc:
             failed_types += 1
             errors.append({**exc.as_dict(), "resource_type": exc.resource_type or resource_type, "region": region})
             log.warning("shard %s: %s listing %s in %s", shard_id, exc.code, resource_type, region)
+        evaluator.clock.lap("collect")  # the last call of a listing, the one that found no more pages
         if final_status:
             break
     if not final_status:
@@ -283,6 +359,7 @@ def _shard_values(shard_id: int, evaluator: ShardEvaluator) -> dict:
         "violations_found": evaluator.violations,
         "resources_carried": evaluator.carried,
         "policy_stats": evaluator.stats,
+        "timings": evaluator.clock.as_dict(),
     }
 
 

@@ -16,7 +16,7 @@ from tests.conftest import free_port
 
 load_providers()
 AZURE_TYPES = sorted(name for name, spec in resource_types.items() if spec.provider == "azure")
-SETTINGS = Settings(page_size=5, aws_max_attempts=3, detail_concurrency=4)
+SETTINGS = Settings(page_size=5, aws_max_attempts=3, detail_concurrency=4, outbound_allowlist=("127.0.0.1",))
 
 
 @pytest.fixture()
