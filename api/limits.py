@@ -31,7 +31,7 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         key_func=_caller,
         app=app,
         default_limits=[settings.rate_limit],
-        default_limits_exempt_when=lambda: request.path in ("/healthz", "/readyz"),
+        default_limits_exempt_when=lambda: request.path in ("/healthz", "/readyz", "/metrics"),
         storage_uri=settings.redis_url,
         key_prefix="pc:ratelimit",
         strategy="moving-window",

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared import metrics
 from shared.context import Services
 from shared.crypto import CredentialsError
 from shared.errors import Conflict, InvalidRequest, NotFound
@@ -922,6 +923,7 @@ def deliver(svc: Services, delivery_id: int, *, allow_retry: bool = True) -> Del
                 problem = f"The channel's secrets cannot be decrypted with {PREFIX}SECRET_KEYS"
         if problem:
             delivery.status, delivery.last_error, delivery.next_attempt_at = "failed", problem, None
+            metrics.delivery_finished(channel.type, "failed")
             return DeliveryOutcome(delivery_id, "failed", attempt)
         kind = channel_type(channel.type)
         job = DeliveryJob(
@@ -962,6 +964,7 @@ def deliver(svc: Services, delivery_id: int, *, allow_retry: bool = True) -> Del
             else:
                 delivery.status, delivery.next_attempt_at = "failed", None
         status = delivery.status
+    metrics.delivery_finished(channel.type, status if retry_in is None else "retrying")
     return DeliveryOutcome(delivery_id, status, attempt, retry_in)
 
 
