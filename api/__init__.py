@@ -8,10 +8,11 @@ from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, events, notifications, policies, resources, scans, schedules, stream
+    from api import accounts, events, notifications, policies, reports, resources, scans, schedules, stream
     from api.auth import register_auth
     from api.errors import register_error_handlers, register_input_guard
     from api.limits import init_limits
+    from api.observability import init_observability
     from api.openapi import register_openapi
     from workers.celery_app import create_celery
 
@@ -24,9 +25,11 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     register_error_handlers(app)
     init_limits(app, settings)  # first: floods are limited before any database work
     register_auth(app)
+    init_observability(app)  # after auth, to bind the tenant; its request id and clock start before every hook
     register_input_guard(app)
     app.register_blueprint(schedules.bp)  # before scans: /v1/scans/schedules is not a scan id
     app.register_blueprint(scans.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(resources.bp)
     app.register_blueprint(events.bp)

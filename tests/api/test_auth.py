@@ -25,6 +25,7 @@ ROUTES = [
     ("GET", f"/v1/scans/{SCAN}/violations", "read"),
     ("GET", f"/v1/scans/{SCAN}/compliance", "read"),
     ("GET", f"/v1/scans/{SCAN}/remediations", "read"),
+    ("GET", f"/v1/scans/{SCAN}/report", "read"),
     ("GET", "/v1/resources", "read"),
     ("GET", "/v1/resources/res_1", "read"),
     ("GET", "/v1/policies", "read"),
