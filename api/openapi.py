@@ -1,5 +1,5 @@
-"""GET /v1/openapi.json: the OpenAPI 3 document, generated from the app's routes and the same
-marshmallow schemas that validate requests (apispec), with the error envelope on every operation."""
+"""GET /v1/openapi.json: the OpenAPI 3 document, generated from the app's routes and the marshmallow
+schemas that validate requests and describe responses (apispec), with the error envelope on every operation."""
 
 from __future__ import annotations
 
@@ -9,29 +9,13 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
-from marshmallow import Schema, fields
 
-from shared import accounts, inventory, notifications, schedules
+from api import responses
+from shared import accounts, inventory, notifications, reports, schedules
 from shared.policies import PolicySchema
-from shared.policies.custom import FrameworkSchema, PolicyQuerySchema
+from shared.policies.custom import FrameworkQuerySchema, FrameworkSchema, PolicyQuerySchema
 from shared.scans.results import ViolationQuerySchema
 from shared.scans.schemas import ScanListQuerySchema, ScanRequestSchema
-
-
-class ErrorDetailSchema(Schema):
-    field = fields.String(required=True)
-    message = fields.String(required=True)
-
-
-class ErrorSchema(Schema):
-    """The error envelope of every error (some add fields, such as SCAN_002's retry_after)."""
-
-    error = fields.String(required=True)
-    error_description = fields.String(required=True)
-    error_code = fields.String(required=True)
-    details = fields.List(fields.Nested(ErrorDetailSchema))
-    timestamp = fields.String(required=True)
-
 
 # Request bodies and query strings, by endpoint: the schemas the views load them with.
 BODIES = {
@@ -42,16 +26,72 @@ BODIES = {
     "frameworks.create_framework": FrameworkSchema,
     "notifications.create_channel": notifications.ChannelRequestSchema,
     "notifications.update_channel": notifications.ChannelPatchSchema,
+    "accounts.push_inventory": inventory.PushSchema,
+    # PATCH merges the fields given over the stored ones: the same document, nothing required.
+    "schedules.update_schedule": schedules.ScheduleRequestSchema(partial=True),
+    "policies.update_policy": PolicySchema(partial=True),
+    "frameworks.update_framework": FrameworkSchema(partial=True),
+    # Events are the clouds' own formats, recognised by their fields (shared/triggers.py).
+    "events.accept_events": {
+        "description": "An EventBridge/CloudTrail event, an Event Grid batch or a Cloud Asset feed message",
+        "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}],
+    },
 }
 QUERIES = {
     "scans.list_scans": ScanListQuerySchema,
     "scans.list_violations": ViolationQuerySchema,
+    "reports.get_report": reports.ReportQuerySchema,
     "accounts.list_accounts": accounts.AccountListQuerySchema,
     "resources.list_resources": inventory.ResourceQuerySchema,
     "policies.list_policies": PolicyQuerySchema,
+    "frameworks.list_frameworks": FrameworkQuerySchema,
     "schedules.list_schedules": schedules.ScheduleListQuerySchema,
     "notifications.list_channels": notifications.ChannelListQuerySchema,
     "notifications.list_deliveries": notifications.DeliveryListQuerySchema,
+}
+# Success answers, by endpoint: the schema of the body each view renders (a DELETE without one is a 204).
+RESPONSES = {
+    "scans.trigger_scan": responses.ScanCreatedSchema,
+    "scans.list_scans": responses.ScanListSchema,
+    "scans.get_scan": responses.ScanDetailsSchema,
+    "scans.cancel_scan": responses.ScanCancelledSchema,
+    "scans.list_violations": responses.ViolationListSchema,
+    "scans.get_compliance": responses.ComplianceSchema,
+    "scans.list_remediations": responses.RemediationAttemptListSchema,
+    "accounts.create_account": responses.AccountSchema,
+    "accounts.list_accounts": responses.AccountListSchema,
+    "accounts.get_account": responses.AccountSchema,
+    "accounts.verify_account": responses.AccountVerificationSchema,
+    "accounts.push_inventory": responses.InventoryPushedSchema,
+    "resources.list_resources": responses.ResourceListSchema,
+    "resources.get_resource": responses.ResourceDetailsSchema,
+    "policies.list_policies": responses.PolicyListSchema,
+    "policies.get_policy": responses.PolicyDetailsSchema,
+    "policies.create_policy": responses.PolicyDetailsSchema,
+    "policies.update_policy": responses.PolicyDetailsSchema,
+    "frameworks.list_frameworks": responses.FrameworkListSchema,
+    "frameworks.get_framework": responses.FrameworkDetailsSchema,
+    "frameworks.create_framework": responses.FrameworkDetailsSchema,
+    "frameworks.update_framework": responses.FrameworkDetailsSchema,
+    "schedules.create_schedule": responses.ScheduleSchema,
+    "schedules.list_schedules": responses.ScheduleListSchema,
+    "schedules.get_schedule": responses.ScheduleSchema,
+    "schedules.update_schedule": responses.ScheduleSchema,
+    "schedules.run_schedule": responses.ScheduleRunStartedSchema,
+    "schedules.webhook_public": responses.WebhookFiredSchema,
+    "events.accept_events": responses.EventsAcceptedSchema,
+    "notifications.create_channel": responses.ChannelSchema,
+    "notifications.list_channels": responses.ChannelListSchema,
+    "notifications.get_channel": responses.ChannelSchema,
+    "notifications.update_channel": responses.ChannelSchema,
+    "notifications.test_channel": responses.DeliverySchema,
+    "notifications.list_deliveries": responses.DeliveryListSchema,
+    "reports.get_report": responses.REPORT_CONTENT,
+}
+# Answers of one endpoint besides its main success one and the ERRORS of all: (status, description, schema).
+ALSO = {
+    "events.accept_events": [("200", "Event Grid's validation handshake", responses.EventGridHandshakeSchema)],
+    "scans.list_violations": [("410", "SCAN_004: retention deleted the scan's violations", responses.ErrorSchema)],
 }
 ACCEPTED = {
     "scans.trigger_scan",
@@ -75,29 +115,63 @@ ERRORS = {
 }
 
 
+# Headers that errors carry, by status: (name, description, always present).
+ERROR_HEADERS = {
+    "401": [("WWW-Authenticate", "`Bearer` (API-key errors)", False)],
+    "405": [("Allow", "The methods the URL allows", True)],
+    "429": [("Retry-After", "Seconds to wait before retrying", True)],
+    "503": [("Retry-After", "Seconds to wait before retrying", True)],
+}
+
+
 PREFIXES = {"shared.policies": "Policy", "shared.scans.schemas": "Scan"}  # two RemediationSchema classes
 
 
 def schema_name(schema: Any) -> str:
-    """Component names: the class name without `Schema`, a prefix where two modules share one, and
-    `Config` for a schema used with fields excluded (a schedule's scan_config)."""
+    """Component names: the class name without `Schema`, a prefix where two modules share one,
+    `Config` for a schema used with fields excluded (a schedule's scan_config) and `Patch` for a
+    partial one (a PATCH body)."""
     cls = schema if isinstance(schema, type) else type(schema)
     name = cls.__name__.removesuffix("Schema")
     if name == "Remediation":
         name = PREFIXES.get(cls.__module__, "") + name
-    if not isinstance(schema, type) and (schema.exclude or schema.only):
-        name += "Config"
+    if not isinstance(schema, type):
+        if set(schema.exclude) - set(cls.opts.exclude) or schema.only:
+            name += "Config"
+        if schema.partial:
+            name += "Patch"
     return name
 
 
 def _success(endpoint: str, method: str) -> tuple[str, str]:
-    if method == "DELETE":
+    if method == "DELETE" and endpoint not in RESPONSES:  # a cancel answers with what the scan kept
         return "204", "Deleted"
     if endpoint in ACCEPTED:
         return "202", "Accepted"
     if method == "POST" and endpoint.split(".", 1)[1].startswith("create_"):
         return "201", "Created"
     return "200", "OK"
+
+
+def _content(body: Any) -> dict[str, Any]:
+    """A body schema as response content: JSON, or a mapping of media types to schemas."""
+    media = body if isinstance(body, dict) and all("/" in key for key in body) else {"application/json": body}
+    return {"content": {media_type: {"schema": schema} for media_type, schema in media.items()}}
+
+
+def _responses(endpoint: str, method: str) -> dict[str, Any]:
+    code, description = _success(endpoint, method)
+    answers = {code: {"description": description, **(_content(RESPONSES[endpoint]) if endpoint in RESPONSES else {})}}
+    for status, text, schema in ALSO.get(endpoint, ()):
+        answers[status] = {"description": text, **_content(schema)}
+    for status, text in ERRORS.items():
+        answers[status] = {"description": text, **_content(responses.ErrorSchema)}
+        if status in ERROR_HEADERS:
+            answers[status]["headers"] = {
+                name: {"description": about, "required": always, "schema": {"type": "string"}}
+                for name, about, always in ERROR_HEADERS[status]
+            }
+    return answers
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
@@ -111,8 +185,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "sk_live_... or sk_test_... API key"}
     )
-    spec.components.schema("Error", schema=ErrorSchema)
-    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    spec.components.schema("Error", schema=responses.ErrorSchema)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/v1/") or rule.endpoint == "openapi_public":
             continue
@@ -120,7 +193,6 @@ def build_spec(app: Flask) -> dict[str, Any]:
         operations = {}
         view = app.view_functions[rule.endpoint]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            code, description = _success(rule.endpoint, method)
             operation: dict[str, Any] = {
                 "operationId": f"{rule.endpoint}.{method.lower()}",
                 "summary": (view.__doc__ or rule.endpoint.split(".", 1)[-1].replace("_", " ")).strip().splitlines()[0],
@@ -129,8 +201,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
                     {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
                     for name in sorted(rule.arguments)
                 ],
-                "responses": {code: {"description": description}}
-                | {status: {"description": text, **error_ref} for status, text in ERRORS.items()},
+                "responses": _responses(rule.endpoint, method),
             }
             if not rule.endpoint.endswith("_public"):
                 operation["security"] = [{"bearer": []}]

@@ -1,0 +1,584 @@
+"""Response bodies of the API as marshmallow schemas, for the OpenAPI document only (the views render
+dicts): each mirrors the function that renders it, and the reference's example responses validate
+against them. A field the reference's example leaves out is optional; a nullable one says so."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.accounts import COLLECTIONS, AccountRequestSchema
+from shared.notifications import DELIVERY_STATUSES, EVENTS, ChannelRequestSchema
+from shared.policies import PROVIDERS, SEVERITIES, PolicySchema
+from shared.policies.custom import ControlSchema, FrameworkSchema
+from shared.scans.schemas import SCAN_TYPES, STATUSES, ExecutionSchema, RemediationSchema, ScopeSchema
+from shared.schedules import ScheduleRequestSchema
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ErrorDetailSchema(Schema):
+    field = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class ErrorSchema(Schema):
+    """The error envelope of every error, with the extra fields some errors add."""
+
+    error = fields.String(required=True)
+    error_description = fields.String(required=True)
+    error_code = fields.String(required=True)
+    details = fields.List(fields.Nested(ErrorDetailSchema))
+    current_scans = fields.Integer(metadata={"description": "SCAN_002: scans running now"})
+    max_concurrent = fields.Integer(metadata={"description": "SCAN_002: the tenant's limit"})
+    queue_position = fields.Integer(metadata={"description": "SCAN_002: scans already waiting"})
+    estimated_wait_time = fields.String(metadata={"description": "SCAN_002, e.g. `15m`"})
+    retry_after = fields.Integer(metadata={"description": "SCAN_002: seconds, as in the Retry-After header"})
+    status = fields.String(metadata={"description": "SCAN_003: the status the scan ended with"})
+    frameworks = fields.List(fields.String(), metadata={"description": "REQ_409: frameworks using the policy"})
+    purged_at = fields.String(metadata={"description": "SCAN_004: when retention deleted the violations"})
+    timestamp = fields.String(required=True)
+
+
+# --- shared pieces ----------------------------------------------------------------------------
+
+
+class PaginationSchema(Schema):
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class CursorPaginationSchema(Schema):
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={"description": "pass as `cursor`"})
+
+
+class MonitoringSchema(Schema):
+    progress_url = fields.String(required=True)
+    websocket_url = fields.String(required=True)
+
+
+# --- scans (shared/scans/render.py) -------------------------------------------------------------
+
+
+class ScanCreatedSchema(Schema):
+    """POST /v1/scans, and the scan a schedule's manual run created."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    environment = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    estimated_duration = fields.String(required=True, allow_none=True, metadata={"description": "e.g. `25m`"})
+    estimated_resources = fields.Integer(required=True, allow_none=True)
+    queue_position = fields.Integer(required=True, metadata={"description": "1 = next to start; 0 = not waiting"})
+    monitoring = fields.Nested(MonitoringSchema, required=True)
+
+
+class ResultsSummarySchema(Schema):
+    compliance_score = fields.Float(required=True, allow_none=True)
+    total_violations = fields.Integer(required=True)
+    critical_violations = fields.Integer(required=True)
+    high_violations = fields.Integer(required=True)
+    resources_scanned = fields.Integer(required=True)
+
+
+class ScanListItemSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    environment = fields.String(required=True)
+    cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), required=True)
+    frameworks = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(required=True, allow_none=True)
+    completed_at = fields.DateTime(required=True, allow_none=True)
+    duration = fields.String(required=True, allow_none=True, metadata={"description": "e.g. `45m32s`"})
+    results_summary = fields.Nested(ResultsSummarySchema, required=True)
+
+
+class ScanListSchema(Schema):
+    scans = fields.List(fields.Nested(ScanListItemSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class ProgressSchema(Schema):
+    total_resources = fields.Integer(required=True)
+    scanned_resources = fields.Integer(required=True)
+    percentage = fields.Float(required=True)
+
+
+class ScanErrorSchema(Schema):
+    """A listing that failed: recorded on its shard, never read as "no resources"."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    resource_type = fields.String(required=True, allow_none=True)
+    region = fields.String(required=True, allow_none=True)
+
+
+class SeverityCountsSchema(Schema):
+    critical = fields.Integer(required=True)
+    high = fields.Integer(required=True)
+    medium = fields.Integer(required=True)
+    low = fields.Integer(required=True)
+
+
+class ScanResultsSchema(Schema):
+    compliance_score = fields.Float(required=True, allow_none=True)
+    previous_score = fields.Float(required=True, allow_none=True)
+    total_violations = fields.Integer(required=True)
+    new_violations = fields.Integer(required=True, allow_none=True)
+    resolved_violations = fields.Integer(required=True, allow_none=True)
+    violation_breakdown = fields.Nested(SeverityCountsSchema, required=True)
+    errors = fields.List(fields.Nested(ScanErrorSchema))
+    carried_forward = fields.Integer(metadata={"description": "incremental scans: verdicts carried forward"})
+
+
+class RemediationSummarySchema(Schema):
+    auto_remediated = fields.Integer(required=True)
+    manual_required = fields.Integer(required=True)
+    estimated_effort = fields.String(required=True, allow_none=True, metadata={"description": "e.g. `14.5h`"})
+    failed_actions = fields.Integer()
+    mode = fields.String(validate=validate.OneOf(("off", "dry_run", "on")))
+
+
+class ScanDetailsSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status_reason = fields.String(allow_none=True)
+    environment = fields.String(required=True)
+    cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)))
+    frameworks = fields.List(fields.String())
+    scope = fields.Nested(ScopeSchema)
+    execution = fields.Nested(ExecutionSchema)
+    remediation_config = fields.Nested(RemediationSchema)
+    trigger = fields.String(metadata={"description": "api, cron, manual, webhook, resource_change, policy_update..."})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(required=True, allow_none=True)
+    completed_at = fields.DateTime(required=True, allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    duration = fields.String(required=True, allow_none=True)
+    queue_position = fields.Integer()
+    progress = fields.Nested(ProgressSchema, required=True)
+    results = fields.Nested(ScanResultsSchema, required=True)
+    remediation = fields.Nested(RemediationSummarySchema, required=True)
+    violations_purged_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when retention deleted the violations (their list is then 410)"}
+    )
+    monitoring = fields.Nested(MonitoringSchema)
+
+
+class PartialResultsSchema(Schema):
+    resources_scanned = fields.Integer(required=True)
+    total_resources = fields.Integer(required=True)
+    completion_percentage = fields.Float(required=True)
+    violations_found = fields.Integer(required=True)
+    data_available = fields.Boolean(required=True)
+
+
+class ScanCancelledSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    cancelled_at = fields.DateTime(required=True, allow_none=True)
+    partial_results = fields.Nested(PartialResultsSchema, required=True)
+
+
+# --- scan results (shared/scans/results.py, shared/remediation) ---------------------------------
+
+
+class ViolationResourceSchema(Schema):
+    uid = fields.String(required=True)
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    account_id = fields.String(required=True)
+    region = fields.String(required=True)
+
+
+class ViolationRemediationSchema(Schema):
+    text = fields.String(required=True, allow_none=True)
+    effort = fields.String(required=True)
+    action = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, allow_none=True, metadata={"description": "fixed, dry_run, failed"})
+
+
+def _mappings(**kwargs) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "framework id -> control ids"},
+        **kwargs,
+    )
+
+
+class ViolationSchema(Schema):
+    id = fields.String(required=True)
+    policy_id = fields.String(required=True)
+    title = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    status_extended = fields.String(required=True)
+    is_new = fields.Boolean(required=True, allow_none=True)
+    resource = fields.Nested(ViolationResourceSchema, required=True)
+    remediation = fields.Nested(ViolationRemediationSchema, required=True)
+    frameworks = _mappings(required=True)
+
+
+class ViolationListSchema(Schema):
+    violations = fields.List(fields.Nested(ViolationSchema), required=True)
+    pagination = fields.Nested(CursorPaginationSchema, required=True)
+
+
+class ControlResultSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("passed", "failed", "manual", "not_applicable")))
+    policies = fields.Integer(required=True)
+    checks_evaluated = fields.Integer(required=True)
+    checks_failed = fields.Integer(required=True)
+    violations = fields.Integer(required=True)
+
+
+class FrameworkResultSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    score = fields.Float(required=True, allow_none=True)
+    controls_total = fields.Integer(required=True)
+    controls_passed = fields.Integer(required=True)
+    controls_failed = fields.Integer(required=True)
+    controls_manual = fields.Integer(required=True)
+    controls_not_applicable = fields.Integer(required=True)
+    controls = fields.List(fields.Nested(ControlResultSchema), required=True)
+
+
+class ComplianceSchema(Schema):
+    scan_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    partial = fields.Boolean(required=True)
+    compliance_score = fields.Float(required=True, allow_none=True)
+    frameworks = fields.List(fields.Nested(FrameworkResultSchema), required=True)
+
+
+class AttemptResourceSchema(Schema):
+    uid = fields.String(required=True)
+    name = fields.String(required=True)
+    region = fields.String(required=True)
+
+
+class RemediationAttemptSchema(Schema):
+    violation_id = fields.String(required=True)
+    policy_id = fields.String(required=True)
+    resource = fields.Nested(AttemptResourceSchema, required=True)
+    action = fields.String(required=True)
+    dry_run = fields.Boolean(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("fixed", "dry_run", "failed")))
+    before = fields.Dict(required=True, allow_none=True)
+    after = fields.Dict(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    attempted_at = fields.DateTime(required=True)
+
+
+class RemediationAttemptListSchema(Schema):
+    remediations = fields.List(fields.Nested(RemediationAttemptSchema), required=True)
+
+
+# --- accounts and inventory (shared/accounts.py, shared/inventory.py) ---------------------------
+
+
+class AccountSchema(AccountRequestSchema):
+    """An account as registered: credentials go in, only `has_credentials` comes out."""
+
+    class Meta:
+        exclude = ("credentials",)
+
+    id = fields.String(required=True)
+    collection = fields.String(required=True, validate=validate.OneOf(COLLECTIONS))
+    inventory_pushed_at = fields.DateTime(required=True, allow_none=True)
+    has_credentials = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class AccountListSchema(Schema):
+    accounts = fields.List(fields.Nested(AccountSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class VerificationCheckSchema(Schema):
+    check = fields.String(required=True)
+    ok = fields.Boolean(required=True)
+    message = fields.String(required=True)
+
+
+class AccountVerificationSchema(Schema):
+    account_id = fields.String(required=True)
+    verified = fields.Boolean(required=True)
+    checks = fields.List(fields.Nested(VerificationCheckSchema), required=True)
+
+
+class InventoryPushedSchema(Schema):
+    account_id = fields.String(required=True)
+    mode = fields.String(required=True, validate=validate.OneOf(("replace", "merge")))
+    received = fields.Integer(required=True)
+    stored = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    removed = fields.Integer(required=True)
+    resource_types = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    pushed_at = fields.DateTime(required=True)
+
+
+class ResourceSchema(Schema):
+    id = fields.String(required=True)
+    uid = fields.String(required=True)
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    account_id = fields.String(required=True)
+    region = fields.String(required=True)
+    config_hash = fields.String(required=True)
+    first_seen = fields.DateTime(required=True)
+    last_seen = fields.DateTime(required=True)
+    last_scan_id = fields.String(required=True, allow_none=True)
+
+
+class ResourceListSchema(Schema):
+    resources = fields.List(fields.Nested(ResourceSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class ResourceViolationSchema(Schema):
+    policy_id = fields.String(required=True)
+    title = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    status_extended = fields.String(required=True)
+    is_new = fields.Boolean(required=True, allow_none=True)
+    scan_id = fields.String(required=True)
+
+
+class ResourceDetailsSchema(ResourceSchema):
+    configuration = fields.Dict(required=True)
+    violations = fields.List(
+        fields.Nested(ResourceViolationSchema),
+        required=True,
+        metadata={"description": "in the last scan that saw the resource"},
+    )
+
+
+# --- policies and frameworks (shared/policies/custom.py) ----------------------------------------
+
+
+class PolicyDetailsSchema(PolicySchema):
+    """A policy of the catalogue, built-in or the tenant's own, with the controls that cite it."""
+
+    class Meta:
+        exclude = ("examples",)
+
+    source = fields.String(required=True, validate=validate.OneOf(("builtin", "custom")))
+    frameworks = _mappings(required=True)
+
+
+class PolicyListSchema(Schema):
+    policies = fields.List(fields.Nested(PolicyDetailsSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class FrameworkControlSchema(ControlSchema):
+    automation = fields.String(required=True, validate=validate.OneOf(("automated", "manual")))
+    policies = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), metadata={"description": "provider -> policy ids"}
+    )
+
+
+class FrameworkDetailsSchema(FrameworkSchema):
+    """A framework of the catalogue; `controls` in the answers about one framework only."""
+
+    source = fields.String(required=True, validate=validate.OneOf(("builtin", "custom")))
+    controls_total = fields.Integer(required=True)
+    controls_automated = fields.Integer(required=True)
+    policies_total = fields.Integer(required=True)
+    controls = fields.List(fields.Nested(FrameworkControlSchema))
+
+
+class FrameworkListSchema(Schema):
+    frameworks = fields.List(fields.Nested(FrameworkDetailsSchema), required=True)
+
+
+# --- schedules (shared/schedules.py) ------------------------------------------------------------
+
+
+class ScheduleRunSchema(Schema):
+    trigger = fields.String(required=True, metadata={"description": "cron, manual, webhook, resource_change, ..."})
+    fire_time = fields.DateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("pending", "created", "rejected")))
+    scan_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ScheduleWebhookSchema(Schema):
+    url = fields.String(required=True)
+    secret = fields.String(metadata={"description": "shown once, in the creation answer"})
+
+
+class ScheduleSchema(ScheduleRequestSchema):
+    id = fields.String(required=True)
+    next_run_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "UTC; null when disabled"})
+    next_run_at_local = fields.DateTime(required=True, allow_none=True)
+    last_run_at = fields.DateTime(required=True, allow_none=True)
+    last_scan_id = fields.String(required=True, allow_none=True)
+    recent_runs = fields.List(fields.Nested(ScheduleRunSchema), required=True)
+    webhook = fields.Nested(ScheduleWebhookSchema, required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ScheduleListSchema(Schema):
+    schedules = fields.List(fields.Nested(ScheduleSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class ScheduleRunStartedSchema(Schema):
+    run = fields.Nested(ScheduleRunSchema, required=True)
+    scan = fields.Nested(ScanCreatedSchema, metadata={"description": "absent when the run was rejected"})
+
+
+class WebhookFiredSchema(Schema):
+    run = fields.Nested(ScheduleRunSchema, required=True, allow_none=True)
+
+
+# --- events (shared/triggers.py) ----------------------------------------------------------------
+
+
+class ChangeSchema(Schema):
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    resource_uid = fields.String(required=True)
+    resource_type = fields.String(required=True, allow_none=True)
+
+
+class EventsAcceptedSchema(Schema):
+    received = fields.Integer(required=True)
+    matched_schedules = fields.List(fields.String(), required=True)
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+
+
+class EventGridHandshakeSchema(Schema):
+    validationResponse = fields.String(required=True)  # noqa: N815 - Event Grid's spelling
+
+
+# --- notifications (shared/notifications.py) ----------------------------------------------------
+
+
+class ChannelSchema(ChannelRequestSchema):
+    """A channel with its public config: secrets (SMTP password, Slack URL token) are never shown."""
+
+    id = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    secret = fields.String(metadata={"description": "a webhook's signing secret, once, in the creation answer"})
+
+
+class ChannelListSchema(Schema):
+    channels = fields.List(fields.Nested(ChannelSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+class DeliverySchema(Schema):
+    id = fields.Integer(required=True)
+    channel_id = fields.String(required=True)
+    channel_type = fields.String(required=True)
+    event = fields.String(required=True, validate=validate.OneOf(EVENTS))
+    scan_id = fields.String(required=True, allow_none=True)
+    schedule_id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(DELIVERY_STATUSES))
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(required=True, allow_none=True)
+    response_status = fields.Integer(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    delivered_at = fields.DateTime(required=True, allow_none=True)
+    next_attempt_at = fields.DateTime(required=True, allow_none=True)
+    payload = fields.Dict(required=True)
+
+
+class DeliveryListSchema(Schema):
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+# --- reports (shared/reports) -------------------------------------------------------------------
+
+
+class ReportInfoSchema(Schema):
+    version = fields.Integer(required=True)
+    generated_at = fields.DateTime(required=True)
+    state = fields.String(
+        required=True, validate=validate.OneOf(("completed", "partial", "cancelled", "timed_out", "failed"))
+    )
+    partial = fields.Boolean(required=True)
+
+
+class ReportAccountSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    environment = fields.String(required=True)
+    regions = fields.List(fields.String(), required=True)
+
+
+class TrendPointSchema(Schema):
+    scan_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    created_at = fields.DateTime(required=True)
+    compliance_score = fields.Float(required=True, allow_none=True)
+    current = fields.Boolean(required=True, metadata={"description": "the scan of this report"})
+
+
+class ReportSchema(Schema):
+    """`format=json`: each part as the API renders it, and every violation, most severe first."""
+
+    report = fields.Nested(ReportInfoSchema, required=True)
+    scan = fields.Nested(ScanDetailsSchema, required=True)
+    accounts = fields.List(fields.Nested(ReportAccountSchema), required=True)
+    compliance = fields.Nested(ComplianceSchema, required=True)
+    trend = fields.List(fields.Nested(TrendPointSchema), required=True, metadata={"description": "oldest first"})
+    violations = fields.List(fields.Nested(ViolationSchema), required=True)
+
+
+class OcsfFindingSchema(Schema):
+    """`format=ocsf`: one OCSF 1.1 Compliance Finding (class 2003) per violation; the nested objects
+    are OCSF's (metadata, finding_info, compliance, resources, cloud, remediation)."""
+
+    activity_id = fields.Integer(required=True)
+    activity_name = fields.String(required=True)
+    category_uid = fields.Integer(required=True)
+    category_name = fields.String(required=True)
+    class_uid = fields.Integer(required=True)
+    class_name = fields.String(required=True)
+    type_uid = fields.Integer(required=True)
+    type_name = fields.String(required=True)
+    time = fields.Integer(required=True, metadata={"description": "epoch milliseconds"})
+    severity_id = fields.Integer(required=True)
+    severity = fields.String(required=True)
+    status_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    metadata = fields.Dict(required=True)
+    finding_info = fields.Dict(required=True)
+    compliance = fields.Dict(required=True)
+    resources = fields.List(fields.Dict(), required=True)
+    cloud = fields.Dict(required=True)
+    unmapped = fields.Dict(required=True)
+    remediation = fields.Dict()
+
+
+REPORT_CONTENT = {
+    "application/json": {"oneOf": [ReportSchema, {"type": "array", "items": OcsfFindingSchema}]},
+    "text/csv": {"type": "string", "description": "`format=csv`: one row per violation"},
+    "text/html": {"type": "string", "description": "`format=html`: a printable page"},
+}
