@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 def beat_settings(settings: Settings) -> dict:
     return {
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "beat.scheduler:Scheduler",  # RedBeat that outlives a Redis restart
         "redbeat_redis_url": settings.redis_url,
         "redbeat_key_prefix": "pc:redbeat:",
         "redbeat_lock_timeout": 5 * 60,

@@ -116,7 +116,7 @@ def main() -> None:
         steady = reconcile(svc)  # what beat does when it starts, with every entry already in place
         steady_seconds = time.perf_counter() - started
         say(f"reconcile with every entry in place: {steady_seconds:.1f} s ({steady})")
-        beat = EmbeddedService(celery, thread=True, scheduler_cls="redbeat.RedBeatScheduler")
+        beat = EmbeddedService(celery, thread=True, scheduler_cls="beat.scheduler:Scheduler")
         beat.start()
         try:
             lead = timedelta(seconds=90 + 2 * steady_seconds)  # beat's own start-up reconcile comes first

@@ -17,6 +17,9 @@ from shared.scans.service import promote_pending
 
 log = logging.getLogger(__name__)
 MAX_RESUMES = 2
+# Finalize runs seconds after a scan's last shard; a scan whose shards all ended this long ago lost
+# its finalize (the chord's counter went with a Redis restart) and is finalized from PostgreSQL.
+FINALIZE_GRACE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,16 @@ def _resumes(svc: Services, scan_id: str) -> int:
 def reap_stuck_scans(
     svc: Services, *, stale_after: timedelta | None = None, now: datetime | None = None
 ) -> list[Resume]:
-    """Scans `running` without any shard activity for `stale_after` (by default longer than a
-    shard's hard time limit, so a live shard is never mistaken for a lost one): a lost finalize is
-    run now, lost shards (or a lost plan) are handed back to be launched again at most
-    MAX_RESUMES times, after that the scan fails with the reason. Returns what to relaunch."""
+    """Scans `running` whose shards all ended FINALIZE_GRACE ago are finalized (their finalize was
+    lost). Scans without any shard activity for `stale_after` (by default longer than a shard's hard
+    time limit, so a live shard is never mistaken for a lost one) have their lost shards (or lost
+    plan) handed back to be launched again at most MAX_RESUMES times; after that the scan fails
+    with the reason. Returns what to relaunch."""
     now = now or utcnow()
     stale_after = stale_after or timedelta(seconds=svc.settings.shard_time_limit + 300)
     with svc.db.session() as session:
         candidates = session.scalars(
-            select(Scan).where(Scan.status == "running", Scan.started_at < now - stale_after)
+            select(Scan).where(Scan.status == "running", Scan.started_at < now - min(stale_after, FINALIZE_GRACE))
         ).all()
         shards_of = {scan.id: [] for scan in candidates}
         for shard in session.scalars(select(ScanShard).where(ScanShard.scan_id.in_(list(shards_of)))):
@@ -55,12 +59,14 @@ def reap_stuck_scans(
     for scan in candidates:
         shards = shards_of[scan.id]
         moments = [scan.started_at] + [m for s in shards for m in (s.started_at, s.completed_at) if m]
-        if now - max(moments) < stale_after:
-            continue
+        quiet = now - max(moments)
         unfinished = [s.id for s in shards if s.status not in FINISHED]
         if shards and not unfinished:
-            log.warning("scan %s: every shard ended but the scan was never finalized; finalizing", scan.id)
-            finalize_scan(svc, scan.id)
+            if quiet >= FINALIZE_GRACE:
+                log.warning("scan %s: every shard ended but the scan was never finalized; finalizing", scan.id)
+                finalize_scan(svc, scan.id)
+        elif quiet < stale_after:
+            continue
         elif _resumes(svc, scan.id) <= MAX_RESUMES:
             log.warning(
                 "scan %s: no progress for %s; launching %d lost shard(s) again", scan.id, stale_after, len(unfinished)

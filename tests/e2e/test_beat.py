@@ -37,7 +37,7 @@ def test_a_due_schedule_fires_exactly_once(client, worker, svc, celery_app, tena
     svc.redis.delete(RedBeatSchedulerEntry.generate_key(celery_app, entry_name(schedule["id"])))  # Redis lost it
 
     # The beat starts by reconciling PostgreSQL into RedBeat (the beat_init signal).
-    beat = EmbeddedService(celery_app, thread=True, scheduler_cls="redbeat.RedBeatScheduler")
+    beat = EmbeddedService(celery_app, thread=True, scheduler_cls="beat.scheduler:Scheduler")
     beat.start()
     try:
         deadline = time.monotonic() + 30
@@ -60,3 +60,35 @@ def test_a_due_schedule_fires_exactly_once(client, worker, svc, celery_app, tena
     # The fire pointed RedBeat at the next occurrence, in the future.
     fetched = client.get(f"/v1/scans/schedules/{schedule['id']}", headers=tenant.headers).get_json()
     assert fetched["last_scan_id"] == runs[0].scan_id
+
+
+def wait_until(condition, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+    return value
+
+
+def test_beat_outlives_redis_forgetting_its_lock_and_entries(client, svc, celery_app, tenant):
+    """What a Redis restart does to beat: its lock and every RedBeat key vanish. Beat takes the lock
+    again, writes its static entries back and reconciles the schedules from PostgreSQL."""
+    schedule = create(client, tenant, {**REFERENCE, "schedule": {"cron": "0 6 * * 1", "timezone": "UTC"}})
+    conf = celery_app.redbeat_conf
+    key = RedBeatSchedulerEntry.generate_key(celery_app, entry_name(schedule["id"]))
+    beat = EmbeddedService(celery_app, thread=True, scheduler_cls="beat.scheduler:Scheduler")
+    beat.start()
+    try:
+        first_token = wait_until(lambda: svc.redis.get(conf.lock_key))
+        due = svc.redis.zscore(conf.schedule_key, key)
+        statics = [RedBeatSchedulerEntry.generate_key(celery_app, name) for name in conf.schedule]
+        svc.redis.delete(conf.lock_key, key, conf.schedule_key, conf.statics_key, *statics)  # "restarted"
+
+        token = wait_until(lambda: svc.redis.get(conf.lock_key), timeout=60)
+        wait_until(lambda: svc.redis.zscore(conf.schedule_key, key) is not None, timeout=30)
+        assert all(svc.redis.exists(static) for static in statics)
+        assert token != first_token and beat.is_alive()
+        assert svc.redis.zscore(conf.schedule_key, key) == pytest.approx(due, abs=2)  # the same next fire
+    finally:
+        beat.stop()
+        beat.join(10)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from shared.estates import DEMO_POLICIES, seed_demo_estate
 from shared.models import Scan, ScanShard, utcnow
-from shared.scans.housekeeping import MAX_RESUMES
+from shared.scans.housekeeping import FINALIZE_GRACE, MAX_RESUMES
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e
@@ -26,10 +26,10 @@ def finished_scan(client, tenant, make_account, moto) -> dict:
     return scan
 
 
-def rewind(svc, scan_id: str, *, lost_shards: int) -> None:
+def rewind(svc, scan_id: str, *, lost_shards: int, ago: timedelta = LONG_AGO) -> None:
     """As if a worker died: the scan still `running`, `lost_shards` shards never finished, and
-    nothing has moved for two hours."""
-    past = utcnow() - LONG_AGO
+    nothing has moved for `ago` (two hours)."""
+    past = utcnow() - ago
     with svc.db.session() as session:
         session.execute(
             update(Scan)
@@ -64,6 +64,22 @@ def test_a_lost_finalize_is_run(client, worker, svc, celery_app, tenant, make_ac
     rewind(svc, first["id"], lost_shards=0)
     assert reap(celery_app)["resumed"] == []
     assert client.get(f"/v1/scans/{first['id']}", headers=tenant.headers).json["status"] == "completed"
+
+
+def test_a_finalize_lost_minutes_ago_is_run_without_waiting_for_the_stale_limit(
+    client, worker, svc, celery_app, tenant, make_account, moto
+):
+    """A Redis restart loses the chord that runs finalize after the last shard: the scan is finalized
+    FINALIZE_GRACE after its shards ended, not a shard's hard time limit later."""
+    recent = finished_scan(client, tenant, make_account, moto)
+    body = scan_body(scope={"include_policies": list(DEMO_POLICIES)})
+    lost = wait_for_scan(client, tenant, client.post("/v1/scans", json=body, headers=tenant.headers).json["id"])
+    rewind(svc, recent["id"], lost_shards=0, ago=FINALIZE_GRACE - timedelta(seconds=30))  # may still come
+    rewind(svc, lost["id"], lost_shards=0, ago=FINALIZE_GRACE + timedelta(seconds=30))
+    assert FINALIZE_GRACE + timedelta(seconds=30) < timedelta(seconds=svc.settings.shard_time_limit + 300)
+    assert reap(celery_app)["resumed"] == []
+    assert client.get(f"/v1/scans/{lost['id']}", headers=tenant.headers).json["status"] == "completed"
+    assert client.get(f"/v1/scans/{recent['id']}", headers=tenant.headers).json["status"] == "running"
 
 
 def test_a_scan_that_keeps_losing_its_shards_fails_with_a_reason(

@@ -12,7 +12,7 @@ def test_reliability_settings(settings):
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.result_backend_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.worker_send_task_events and conf.task_send_sent_event
-    assert conf.beat_scheduler == "redbeat.RedBeatScheduler"
+    assert conf.beat_scheduler == "beat.scheduler:Scheduler"
 
 
 def test_tasks_have_stable_names_and_queues(settings):
