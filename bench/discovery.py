@@ -18,7 +18,7 @@ import requests
 from shared.collectors import collector_for
 from shared.context import Services
 from shared.devstack import DevStack, say
-from shared.estates import DEMO_CREDENTIALS, seed_synthetic_estate
+from shared.estates import DEMO_CREDENTIALS, seed_synthetic_estate, ssh_rule
 from shared.fakes.azure import SUBSCRIPTION, FakeAzure, row
 from shared.fakes.gcp import FakeAssetInventory, make_asset
 from shared.settings import Settings
@@ -44,17 +44,7 @@ def azure_estate(size: int) -> FakeAzure:
                 )
             )
         else:
-            rule = {
-                "name": "ssh",
-                "properties": {
-                    "access": "Allow",
-                    "direction": "Inbound",
-                    "protocol": "Tcp",
-                    "sourceAddressPrefix": "*" if index % 4 == 0 else "10.0.0.0/8",
-                    "destinationPortRange": "22",
-                    "priority": 100,
-                },
-            }
+            rule = ssh_rule(open_to_world=index % 4 == 0)
             rows.append(
                 row(
                     SUBSCRIPTION,

@@ -131,6 +131,13 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
                 f"failed {framework['controls_failed']}, manual {framework['controls_manual']}, "
                 f"not applicable {framework['controls_not_applicable']}"
             )
+        report = requests.get(
+            f"{base}/v1/scans/{scan['id']}/report", headers=headers, params={"format": "html"}, timeout=120
+        )
+        report.raise_for_status()
+        report_path = stack.log_dir / "demo-report.html"
+        report_path.write_bytes(report.content)
+        say(f"GET /v1/scans/{scan['id']}/report?format=html -> {report_path} (open it in a browser, or print it)")
         known = {(p, n, r) for p, n, r in aws_expected}
         seen = {(v["policy_id"], v["resource"]["name"], v["resource"]["region"]) for v in found}
         ok = (

@@ -191,6 +191,21 @@ def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
+def ssh_rule(*, open_to_world: bool) -> dict:
+    """An Azure NSG rule allowing SSH, from anywhere (non-compliant) or from a private range."""
+    return {
+        "name": "ssh",
+        "properties": {
+            "access": "Allow",
+            "direction": "Inbound",
+            "protocol": "Tcp",
+            "sourceAddressPrefix": "*" if open_to_world else "10.0.0.0/8",
+            "destinationPortRange": "22",
+            "priority": 100,
+        },
+    }
+
+
 def scale_estate(size: int, share: float = 0.25, *, aws_share: float = 0.05) -> ScaleEstate:
     """An estate of `size` resources: `aws_share` of them security groups on moto (slow to seed and
     to list), the rest evenly Azure (storage accounts, NSGs in three subscriptions) and GCP
@@ -221,18 +236,7 @@ def scale_estate(size: int, share: float = 0.25, *, aws_share: float = 0.05) -> 
                 }
                 kind, name = "Microsoft.Storage/storageAccounts", f"st{index:07d}"
             else:
-                rule = {
-                    "name": "ssh",
-                    "properties": {
-                        "access": "Allow",
-                        "direction": "Inbound",
-                        "protocol": "Tcp",
-                        "sourceAddressPrefix": "*" if failing else "10.0.0.0/8",
-                        "destinationPortRange": "22",
-                        "priority": 100,
-                    },
-                }
-                properties = {"securityRules": [rule], "defaultSecurityRules": []}
+                properties = {"securityRules": [ssh_rule(open_to_world=failing)], "defaultSecurityRules": []}
                 kind, name = "Microsoft.Network/networkSecurityGroups", f"nsg{index:07d}"
             azure_rows.append(row(subscription, "rg-scale", kind, name, location=location, properties=properties))
             bad += failing

@@ -72,7 +72,8 @@ def test_flower_shows_a_scans_tasks_by_name_with_id_arguments(flower, client, te
         tasks = requests.get(f"{flower}/api/tasks", auth=AUTH, params={"limit": 1000}, timeout=5).json()
         ours = [t for t in tasks.values() if created["id"] in (t.get("args") or "")]
         names = {t["name"] for t in ours}
-        if {"scan-plan", "scan-shard", "scan-finalize"} <= names or time.monotonic() > deadline:
+        done = all(t["state"] == "SUCCESS" for t in ours)  # the succeeded events come last
+        if ({"scan-plan", "scan-shard", "scan-finalize"} <= names and done) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert {"scan-plan", "scan-shard", "scan-finalize"} <= names, names

@@ -3,8 +3,6 @@ as several shards by resource type groups, finds exactly what one shard finds, a
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +14,7 @@ from shared.inventory import upsert_resources
 from shared.models import Scan, ScanShard, Violation, utcnow
 from shared.scans.planner import InventorySizes, plan_scan, type_groups
 from shared.scans.runner import VIOLATION_STAGE, insert_violations, run_shard
+from shared.settings import Settings
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e
@@ -86,7 +85,10 @@ def test_a_large_account_is_split_by_type_and_finds_the_same_violations(
     for project, _ in SCALE_GCP_PROJECTS:
         make_account(tenant, provider="gcp", endpoint_url=gcp.url, regions=(), credentials={"project_id": project})
     # Each account holds 20 resources of two types: over a limit of 15 once the inventory knows them.
-    monkeypatch.setattr(svc, "settings", replace(svc.settings, shard_max_resources=15))
+    # For every Settings in this process, not only `svc`'s: a second in-process worker (the
+    # notification tests') takes over Celery's process-global task registry, so the tasks may run
+    # with another app's services. A data descriptor on the class wins over the instances' values.
+    monkeypatch.setattr(Settings, "shard_max_resources", property(lambda self: 15, lambda self, value: None))
     body = scan_body(cloud_providers=["azure", "gcp"], frameworks=[], scope={"include_policies": list(SCALE_POLICIES)})
 
     scans = []
