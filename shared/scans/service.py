@@ -173,7 +173,7 @@ def create_scan(
         tenant = session.get(Tenant, tenant_id, with_for_update=True)
         running, pending = _counts(session, tenant_id)
         if running >= tenant.max_concurrent and pending >= tenant.max_queued:
-            wait = _average_scan_seconds(session, tenant_id) * (pending // tenant.max_concurrent + 1)
+            wait = _average_scan_seconds(session, tenant_id) * (pending // max(tenant.max_concurrent, 1) + 1)
             raise ScanLimitExceeded(
                 current_scans=running,
                 max_concurrent=tenant.max_concurrent,
