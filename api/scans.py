@@ -57,7 +57,7 @@ def list_violations(scan_id: str):
     with services().db.session() as session:
         scan = service.get_scan(session, tenant_id(), scan_id)
         catalog = catalog_for(session, scan.tenant_id)
-        rows, total, more = results.list_violations(session, scan, catalog, query)
+        rows, total, more = results.list_violations(session, scan, catalog, query, cache=services().redis)
     return {
         "violations": results.render_violations(rows, catalog),
         "pagination": {

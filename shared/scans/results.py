@@ -4,9 +4,14 @@ framework and control, all derived from what the shards recorded."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+from contextlib import suppress
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import Row, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
@@ -34,6 +39,7 @@ class ViolationQuerySchema(Schema):
 
 
 FILTERS = frozenset({"severity", "policy", "framework", "resource", "new"})
+COUNT_CACHE_SECONDS = 3600
 
 
 def _cursor(value: str | None) -> int:
@@ -66,10 +72,21 @@ def _filters(catalog: Catalog, query: dict) -> list:
     return conditions
 
 
-def _total(session: Session, scan: Scan, query: dict, conditions: list) -> int:
+def _count_key(scan_id: str, catalog: Catalog, query: dict) -> str:
+    """The cache key of a count: the filters as given, a framework as the policies it holds now (a
+    tenant may edit its own framework)."""
+    used = {name: query[name] for name in sorted(FILTERS) if query.get(name) is not None}
+    if "framework" in used:
+        used["framework"] = sorted(catalog.frameworks[query["framework"]].policy_ids)
+    digest = hashlib.sha1(json.dumps(used, sort_keys=True).encode()).hexdigest()
+    return f"pc:scan:{scan_id}:violations-count:{digest}"
+
+
+def _total(session: Session, scan: Scan, catalog: Catalog, query: dict, conditions: list, cache: Redis | None) -> int:
     """Matching violations: a finalized scan's results already count them when there is no filter,
-    or only `severity` (the breakdown) or only `new` (new_violations); other filters, and scans
-    still running, are counted on the (scan_id, ...) indexes."""
+    or only `severity` (the breakdown) or only `new` (new_violations). Other filters are counted on
+    the (scan_id, ...) indexes; a finalized scan's violations no longer change, so its counts are
+    kept in Redis for an hour (a Redis that cannot answer just means counting again)."""
     used = {name for name in FILTERS if query.get(name) is not None}
     if scan.results is not None and used <= {"severity"}:
         breakdown = scan.results["violation_breakdown"]
@@ -77,11 +94,21 @@ def _total(session: Session, scan: Scan, query: dict, conditions: list) -> int:
     if scan.results is not None and used == {"new"}:
         new = scan.results["new_violations"]
         return new if query["new"] else scan.results["total_violations"] - new
-    return session.scalar(select(func.count()).select_from(Violation).where(Violation.scan_id == scan.id, *conditions))
+    key = _count_key(scan.id, catalog, query) if cache is not None and scan.results is not None else None
+    with suppress(RedisError):
+        if key and (kept := cache.get(key)) is not None:
+            return int(kept)
+    total = session.scalar(select(func.count()).select_from(Violation).where(Violation.scan_id == scan.id, *conditions))
+    with suppress(RedisError):
+        if key:
+            cache.set(key, total, ex=COUNT_CACHE_SECONDS)
+    return total
 
 
-def list_violations(session: Session, scan: Scan, catalog: Catalog, query: dict) -> tuple[list[Row], int, bool]:
-    """One page after the cursor, the total matching, and whether more follow."""
+def list_violations(
+    session: Session, scan: Scan, catalog: Catalog, query: dict, *, cache: Redis | None = None
+) -> tuple[list[Row], int, bool]:
+    """One page after the cursor, the total matching (counts kept in `cache`), and whether more follow."""
     if scan.violations_purged_at is not None:
         raise ViolationsPurged(
             f"The violations of scan {scan.id} were deleted by the retention policy; "
@@ -99,7 +126,7 @@ def list_violations(session: Session, scan: Scan, catalog: Catalog, query: dict)
         .order_by(Violation.scan_id, Violation.id)
         .limit(query["limit"] + 1)
     ).all()
-    total = _total(session, scan, query, conditions)
+    total = _total(session, scan, catalog, query, conditions, cache)
     return list(rows[: query["limit"]]), total, len(rows) > query["limit"]
 
 
