@@ -64,14 +64,19 @@ class MonitoringSchema(Schema):
 # --- scans (shared/scans/render.py) -------------------------------------------------------------
 
 
-class ScanCreatedSchema(Schema):
-    """POST /v1/scans, and the scan a schedule's manual run created."""
+class ScanHeadSchema(Schema):
+    """What every rendering of a scan starts with."""
 
     id = fields.String(required=True)
     name = fields.String(required=True)
     scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     environment = fields.String(required=True)
+
+
+class ScanCreatedSchema(ScanHeadSchema):
+    """POST /v1/scans, and the scan a schedule's manual run created."""
+
     created_at = fields.DateTime(required=True)
     estimated_duration = fields.String(required=True, allow_none=True, metadata={"description": "e.g. `25m`"})
     estimated_resources = fields.Integer(required=True, allow_none=True)
@@ -87,12 +92,7 @@ class ResultsSummarySchema(Schema):
     resources_scanned = fields.Integer(required=True)
 
 
-class ScanListItemSchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    environment = fields.String(required=True)
+class ScanListItemSchema(ScanHeadSchema):
     cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), required=True)
     frameworks = fields.List(fields.String(), required=True)
     created_at = fields.DateTime()
@@ -148,13 +148,8 @@ class RemediationSummarySchema(Schema):
     mode = fields.String(validate=validate.OneOf(("off", "dry_run", "on")))
 
 
-class ScanDetailsSchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+class ScanDetailsSchema(ScanHeadSchema):
     status_reason = fields.String(allow_none=True)
-    environment = fields.String(required=True)
     cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)))
     frameworks = fields.List(fields.String())
     scope = fields.Nested(ScopeSchema)

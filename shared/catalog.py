@@ -54,14 +54,20 @@ class Catalog:
                 unknown.append(name)
         return ids, unknown
 
-    def mappings(self, policy_id: str) -> dict[str, list[str]]:
-        """Framework -> control ids that cite the policy (derived from the frameworks' data)."""
-        found: dict[str, list[str]] = {}
+    @cached_property
+    def _controls_by_policy(self) -> dict[str, dict[str, list[str]]]:
+        """Policy id -> framework -> control ids that cite it: one walk over every control, once."""
+        found: dict[str, dict[str, list[str]]] = {}
         for framework in self.frameworks.values():
             for control in framework.controls:
-                if policy_id in control.policy_ids:
-                    found.setdefault(framework.id, []).append(control.id)
+                for policy_id in control.policy_ids:
+                    found.setdefault(policy_id, {}).setdefault(framework.id, []).append(control.id)
         return found
+
+    def mappings(self, policy_id: str) -> dict[str, list[str]]:
+        """Framework -> control ids that cite the policy (derived from the frameworks' data; shared,
+        not to be changed by the caller)."""
+        return self._controls_by_policy.get(policy_id, {})
 
     def select(
         self,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -24,21 +23,6 @@ from shared.scans.schemas import TERMINAL_STATUSES
 TREND_POINTS = 12  # this scan and the finished scans of its scope before it
 STREAM_BATCH = 1000  # violations fetched per round trip of the server-side cursor
 SEVERITY_RANK = case({severity: rank for rank, severity in enumerate(SEVERITIES)}, value=Violation.severity, else_=9)
-
-
-@dataclass(frozen=True)
-class ReportCatalog(Catalog):
-    """The tenant's catalogue, with each policy's framework controls looked up once per report
-    rather than once per violation (a walk over every control of every framework)."""
-
-    @cached_property
-    def _mappings(self) -> dict[str, dict[str, list[str]]]:
-        return {}
-
-    def mappings(self, policy_id: str) -> dict[str, list[str]]:
-        if policy_id not in self._mappings:
-            self._mappings[policy_id] = super().mappings(policy_id)
-        return self._mappings[policy_id]
 
 
 @dataclass
@@ -117,8 +101,7 @@ def load_report(svc: Services, tenant_id: str, scan_id: str, *, base_url: str) -
         scan = service.get_scan(session, tenant_id, scan_id)
         if scan.status not in TERMINAL_STATUSES:
             raise Conflict(f"Scan {scan_id} is {scan.status}; its report is available once it ends")
-        tenant_catalog = catalog_for(session, tenant_id)
-        catalog = ReportCatalog(tenant_catalog.policies, tenant_catalog.frameworks)
+        catalog = catalog_for(session, tenant_id)
         compliance = results.compliance(session, scan, catalog)
         accounts = {
             account.id: {

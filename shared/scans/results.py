@@ -3,7 +3,6 @@ framework and control, all derived from what the shards recorded."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from contextlib import suppress
@@ -131,12 +130,10 @@ def list_violations(
 
 
 def render_violations(rows: list[Row], catalog: Catalog) -> list[dict[str, Any]]:
-    """A page of violations; each policy's framework mappings are looked up once per page."""
-    mappings = functools.cache(catalog.mappings)
-    return [render_violation(row, catalog, mappings) for row in rows]
+    return [render_violation(row, catalog) for row in rows]
 
 
-def render_violation(violation: Violation | Row, catalog: Catalog, mappings=None) -> dict[str, Any]:
+def render_violation(violation: Violation | Row, catalog: Catalog) -> dict[str, Any]:
     policy = catalog.policies.get(violation.policy_id)
     return {
         "id": f"vio_{violation.id}",
@@ -159,7 +156,7 @@ def render_violation(violation: Violation | Row, catalog: Catalog, mappings=None
             "action": policy.remediation_action if policy else None,
             "status": violation.remediation_status,
         },
-        "frameworks": (mappings or catalog.mappings)(violation.policy_id),
+        "frameworks": catalog.mappings(violation.policy_id),
     }
 
 
