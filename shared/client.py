@@ -43,6 +43,23 @@ def envelope_message(status: int, body: Any) -> str:
     return message
 
 
+NO_STATUS = 1005  # what a client reports when the connection ended without a close frame
+
+
+def close_code(ws, closed) -> tuple[int, str | None]:
+    """The server's close code and reason. simple-websocket's handshake takes one event from what
+    it read, so a close frame that came in the same read as the 101 answer (a refusal right after
+    the upgrade, such as 1013) stays in wsproto's buffer and its reader sees only the hang-up
+    (1005): read the frame from there."""
+    if closed.reason == NO_STATUS:
+        from wsproto.events import CloseConnection
+
+        for event in ws.ws.events():
+            if isinstance(event, CloseConnection):
+                return event.code, event.reason
+    return closed.reason, closed.message
+
+
 class PolicyCortexClient:
     """Calls the API with one tenant's key; every error becomes an ApiError."""
 
@@ -121,9 +138,10 @@ class PolicyCortexClient:
                 if data is not None:
                     yield json.loads(data)
         except ConnectionClosed as closed:
-            if closed.reason != CLOSE_NORMAL:
-                reason = STREAM_CLOSE_REASONS.get(closed.reason) or closed.message or "closed unexpectedly"
-                raise ApiError(f"stream closed ({closed.reason}): {reason}", code=f"WS_{closed.reason}") from None
+            code, message = close_code(ws, closed)
+            if code != CLOSE_NORMAL:
+                reason = STREAM_CLOSE_REASONS.get(code) or message or "closed unexpectedly"
+                raise ApiError(f"stream closed ({code}): {reason}", code=f"WS_{code}") from None
         finally:
             if ws.connected:
                 ws.close()

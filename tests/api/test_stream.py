@@ -15,9 +15,9 @@ from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import update
 from werkzeug.serving import make_server
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Ping, Request
-from wsproto.frame_protocol import CloseReason
+from wsproto.events import AcceptConnection, Ping, Request
 
+from shared.client import close_code
 from shared.estates import seed_demo_estate
 from shared.models import Scan, utcnow
 from shared.progress import ScanProgress
@@ -133,13 +133,7 @@ def read_to_close(ws: Client, timeout: float = 90) -> tuple[list[dict], int]:
             assert data is not None, f"still open after {timeout}s; got {[m['type'] for m in messages]}"
             messages.append(json.loads(data))
     except ConnectionClosed as closed:
-        if closed.reason == CloseReason.NO_STATUS_RCVD:
-            # simple-websocket's handshake takes one event: a close frame that came in the same read
-            # as the 101 answer (a refusal right after the upgrade) stays in wsproto's buffer, and
-            # its reader thread sees only the hang-up. The frame is there; read it.
-            codes = [event.code for event in ws.ws.events() if isinstance(event, CloseConnection)]
-            return messages, codes[0] if codes else closed.reason
-        return messages, closed.reason
+        return messages, close_code(ws, closed)[0]
 
 
 def subscribers(redis_client, scan_id: str) -> int:
