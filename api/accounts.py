@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import json_body, load, pagination, services, tenant_id
-from shared import accounts, inventory
+from shared.accounts import service as accounts
+from shared.inventory import uploads, verify
 
 bp = Blueprint("accounts", __name__, url_prefix="/v1/accounts")
 
@@ -41,13 +42,13 @@ def delete_account(account_id: str):
 
 @bp.post("/<account_id>/verify")
 def verify_account(account_id: str):
-    return accounts.verify_account(services(), tenant_id(), account_id)
+    return verify.verify_account(services(), tenant_id(), account_id)
 
 
 @bp.post("/<account_id>/inventory")
 def push_inventory(account_id: str):
     request.max_content_length = services().settings.max_upload_length  # inventories are large
-    summary = inventory.push_upload(
+    summary = uploads.push_upload(
         services(), tenant_id(), account_id, request.content_type, request.get_data(), request.args.get("mode")
     )
     return summary, 202

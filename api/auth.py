@@ -6,7 +6,7 @@ from flask import Flask, g, request
 
 from api.context import services
 from api.errors import envelope
-from shared.apikeys import authenticate
+from shared.tenants.apikeys import authenticate
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

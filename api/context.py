@@ -8,9 +8,9 @@ from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import UnsupportedMediaType
 
-from shared.context import Services
-from shared.errors import DomainError, InvalidRequest
-from shared.scans.schemas import error_details
+from shared.platform.context import Services
+from shared.platform.errors import DomainError, InvalidRequest
+from shared.platform.schemas import error_details
 
 
 def services() -> Services:

@@ -12,7 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import DomainError
+from shared.platform.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import json_body, services, tenant_id
-from shared import triggers
+from shared.schedules import triggers
 
 bp = Blueprint("events", __name__, url_prefix="/v1/events")
 

@@ -1,9 +1,9 @@
 """Gunicorn settings for the API: `gunicorn -c python:api.gunicorn_conf 'api.wsgi:app'` (workers, threads
 and the bind address stay on the command line). Gunicorn's own lines become the same JSON as the app's."""
 
-from shared import metrics
-from shared.logs import json_handler
-from shared.settings import Settings
+from shared.platform import metrics
+from shared.platform.logs import json_handler
+from shared.platform.settings import Settings
 
 settings = Settings.from_env()
 

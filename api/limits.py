@@ -7,8 +7,8 @@ from flask import Flask, request
 from flask_limiter import Limiter
 
 from api.auth import presented_key
-from shared.apikeys import hash_key
-from shared.settings import Settings
+from shared.platform.settings import Settings
+from shared.tenants.apikeys import hash_key
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

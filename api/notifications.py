@@ -6,21 +6,27 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import json_body, load, pagination, services, tenant_id
-from shared import notifications
+from shared.notifications import service as notifications
+from shared.notifications.schemas import (
+    ChannelListQuerySchema,
+    ChannelPatchSchema,
+    ChannelRequestSchema,
+    DeliveryListQuerySchema,
+)
 
 bp = Blueprint("notifications", __name__, url_prefix="/v1/notifications")
 
 
 @bp.post("/channels")
 def create_channel():
-    data = load(notifications.ChannelRequestSchema(), json_body())
+    data = load(ChannelRequestSchema(), json_body())
     channel, shown_once = notifications.create_channel(services(), tenant_id(), data)
     return notifications.render_channel(channel, shown_once=shown_once), 201
 
 
 @bp.get("/channels")
 def list_channels():
-    query = load(notifications.ChannelListQuerySchema(), request.args.to_dict())
+    query = load(ChannelListQuerySchema(), request.args.to_dict())
     with services().db.session() as session:
         rows, total = notifications.list_channels(session, tenant_id(), query)
     return {
@@ -37,7 +43,7 @@ def get_channel(channel_id: str):
 
 @bp.patch("/channels/<channel_id>")
 def update_channel(channel_id: str):
-    data = load(notifications.ChannelPatchSchema(), json_body())
+    data = load(ChannelPatchSchema(), json_body())
     return notifications.render_channel(notifications.update_channel(services(), tenant_id(), channel_id, data))
 
 
@@ -55,7 +61,7 @@ def test_channel(channel_id: str):
 
 @bp.get("/deliveries")
 def list_deliveries():
-    query = load(notifications.DeliveryListQuerySchema(), request.args.to_dict())
+    query = load(DeliveryListQuerySchema(), request.args.to_dict())
     with services().db.session() as session:
         rows, total = notifications.list_deliveries(session, tenant_id(), query)
     return {

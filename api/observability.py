@@ -12,8 +12,8 @@ from flask import Flask, Response, g, request, request_started
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.context import services
-from shared import metrics
-from shared.logs import bind, unbind
+from shared.platform import metrics
+from shared.platform.logs import bind, unbind
 
 access_log = logging.getLogger("policycortex.access")
 # An incoming X-Request-ID is kept when it is a plain token (a proxy's or the caller's id);

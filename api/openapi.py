@@ -11,11 +11,21 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
 from api import responses
-from shared import accounts, inventory, notifications, reports, schedules
-from shared.policies import PolicySchema
-from shared.policies.custom import FrameworkQuerySchema, FrameworkSchema, PolicyQuerySchema
+from shared.accounts import service as accounts
+from shared.catalog.frameworks import FrameworkQuerySchema, FrameworkSchema
+from shared.catalog.policies import PolicyQuerySchema
+from shared.inventory import resources, uploads
+from shared.notifications.schemas import (
+    ChannelListQuerySchema,
+    ChannelPatchSchema,
+    ChannelRequestSchema,
+    DeliveryListQuerySchema,
+)
+from shared.policies.policy import PolicySchema
+from shared.reports import service as reports
 from shared.scans.results import ViolationQuerySchema
 from shared.scans.schemas import ScanListQuerySchema, ScanRequestSchema
+from shared.schedules import service as schedules
 
 # Request bodies and query strings, by endpoint: the schemas the views load them with.
 BODIES = {
@@ -24,9 +34,9 @@ BODIES = {
     "schedules.create_schedule": schedules.ScheduleRequestSchema,
     "policies.create_policy": PolicySchema,
     "frameworks.create_framework": FrameworkSchema,
-    "notifications.create_channel": notifications.ChannelRequestSchema,
-    "notifications.update_channel": notifications.ChannelPatchSchema,
-    "accounts.push_inventory": inventory.PushSchema,
+    "notifications.create_channel": ChannelRequestSchema,
+    "notifications.update_channel": ChannelPatchSchema,
+    "accounts.push_inventory": uploads.PushSchema,
     # PATCH merges the fields given over the stored ones: the same document, nothing required.
     "schedules.update_schedule": schedules.ScheduleRequestSchema(partial=True),
     "policies.update_policy": PolicySchema(partial=True),
@@ -42,12 +52,12 @@ QUERIES = {
     "scans.list_violations": ViolationQuerySchema,
     "reports.get_report": reports.ReportQuerySchema,
     "accounts.list_accounts": accounts.AccountListQuerySchema,
-    "resources.list_resources": inventory.ResourceQuerySchema,
+    "resources.list_resources": resources.ResourceQuerySchema,
     "policies.list_policies": PolicyQuerySchema,
     "frameworks.list_frameworks": FrameworkQuerySchema,
     "schedules.list_schedules": schedules.ScheduleListQuerySchema,
-    "notifications.list_channels": notifications.ChannelListQuerySchema,
-    "notifications.list_deliveries": notifications.DeliveryListQuerySchema,
+    "notifications.list_channels": ChannelListQuerySchema,
+    "notifications.list_deliveries": DeliveryListQuerySchema,
 }
 # Success answers, by endpoint: the schema of the body each view renders (a DELETE without one is a 204).
 RESPONSES = {
@@ -124,7 +134,7 @@ ERROR_HEADERS = {
 }
 
 
-PREFIXES = {"shared.policies": "Policy", "shared.scans.schemas": "Scan"}  # two RemediationSchema classes
+PREFIXES = {"shared.policies.policy": "Policy", "shared.scans.schemas": "Scan"}  # two RemediationSchema classes
 
 
 def schema_name(schema: Any) -> str:

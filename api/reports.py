@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from api.context import base_url, load, services, tenant_id
-from shared import reports
+from shared.reports import service as reports
 
 bp = Blueprint("reports", __name__, url_prefix="/v1/scans")
 

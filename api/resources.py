@@ -5,18 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import load, pagination, services, tenant_id
-from shared import inventory
+from shared.catalog.service import catalog_for
+from shared.inventory import resources
+from shared.scans import results
 
 bp = Blueprint("resources", __name__, url_prefix="/v1/resources")
 
 
 @bp.get("")
 def list_resources():
-    query = load(inventory.ResourceQuerySchema(), request.args.to_dict())
+    query = load(resources.ResourceQuerySchema(), request.args.to_dict())
     with services().db.session() as session:
-        rows, total = inventory.list_resources(session, tenant_id(), query)
+        rows, total = resources.list_resources(session, tenant_id(), query)
     return {
-        "resources": [inventory.render(row) for row in rows],
+        "resources": [resources.render(row) for row in rows],
         "pagination": pagination(total, query["limit"], query["offset"], len(rows)),
     }
 
@@ -24,5 +26,6 @@ def list_resources():
 @bp.get("/<resource_id>")
 def get_resource(resource_id: str):
     with services().db.session() as session:
-        row, violations = inventory.get_resource(session, tenant_id(), resource_id)
-        return inventory.render_details(row, violations)
+        row = resources.get_resource(session, tenant_id(), resource_id)
+        violations = results.resource_violations(session, catalog_for(session, tenant_id()), row)
+        return resources.render_details(row, violations)

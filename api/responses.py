@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.accounts import COLLECTIONS, AccountRequestSchema
-from shared.notifications import DELIVERY_STATUSES, EVENTS, ChannelRequestSchema
-from shared.policies import PROVIDERS, SEVERITIES, PolicySchema
-from shared.policies.custom import ControlSchema, FrameworkSchema
+from shared.accounts.models import PROVIDERS
+from shared.accounts.service import COLLECTIONS, AccountRequestSchema
+from shared.catalog.frameworks import ControlSchema, FrameworkSchema
+from shared.notifications.messages import EVENTS
+from shared.notifications.schemas import DELIVERY_STATUSES, ChannelRequestSchema
+from shared.policies.policy import PolicySchema
+from shared.policies.severities import SEVERITIES
 from shared.scans.schemas import SCAN_TYPES, STATUSES, ExecutionSchema, RemediationSchema, ScopeSchema
-from shared.schedules import ScheduleRequestSchema
+from shared.schedules.service import ScheduleRequestSchema
 
 # --- errors -----------------------------------------------------------------------------------
 

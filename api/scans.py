@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
-from shared import remediation
-from shared.catalog import catalog_for
-from shared.errors import InvalidScanConfig
-from shared.scans import render, results, service
+from shared.catalog.service import catalog_for
+from shared.platform.errors import InvalidScanConfig
+from shared.scans import remediate, render, results, service
 from shared.scans.schemas import ScanListQuerySchema, ScanRequestSchema
 
 bp = Blueprint("scans", __name__, url_prefix="/v1/scans")
@@ -80,4 +79,4 @@ def get_compliance(scan_id: str):
 def list_remediations(scan_id: str):
     with services().db.session() as session:
         scan = service.get_scan(session, tenant_id(), scan_id)
-        return {"remediations": remediation.attempts(session, scan.id)}
+        return {"remediations": remediate.attempts(session, scan.id)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
-from shared import schedules, triggers
 from shared.scans import render
 from shared.scans.service import get_scan, queue_position
+from shared.schedules import service as schedules
+from shared.schedules import triggers
 
 bp = Blueprint("schedules", __name__, url_prefix="/v1/scans/schedules")
 

@@ -14,10 +14,10 @@ from simple_websocket import ConnectionClosed, Server
 
 from api.auth import presented_key
 from api.context import base_url, services
-from shared import stream
-from shared.apikeys import authenticate
-from shared.errors import NotFound
-from shared.settings import Settings
+from shared.platform.errors import NotFound
+from shared.platform.settings import Settings
+from shared.scans import stream
+from shared.tenants.apikeys import authenticate
 
 log = logging.getLogger(__name__)
 

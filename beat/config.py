@@ -3,7 +3,7 @@ beat fires them even when two are started."""
 
 from __future__ import annotations
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 
 def beat_settings(settings: Settings) -> dict:
@@ -15,7 +15,7 @@ def beat_settings(settings: Settings) -> dict:
         # Beat keeps retrying Redis for a minute (a restart) before it gives up its lock.
         "redbeat_redis_options": {"retry_period": 60, "socket_timeout": 10, "socket_connect_timeout": 5},
         "beat_max_loop_interval": 5,
-        # Static entries; each schedule's own entry is written by beat.sync.
+        # Static entries; each schedule's own entry is written by shared.schedules.redbeat.
         "beat_schedule": {
             "notifications-requeue": {
                 "task": "notifications-requeue",

@@ -10,7 +10,7 @@ import logging
 from redbeat import RedBeatScheduler
 from redis.exceptions import LockNotOwnedError
 
-from beat.sync import reconcile
+from shared.schedules.redbeat import reconcile
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import select
 
-from shared.context import Services
-from shared.devstack import DevStack
-from shared.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
-from shared.models import Scan
-from shared.settings import Settings
+from devkit.devstack import DevStack
+from devkit.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
+from shared.platform.context import Services
+from shared.platform.settings import Settings
+from shared.scans.models import Scan
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -15,13 +15,13 @@ import types
 
 import requests
 
-from shared.collectors import collector_for
-from shared.context import Services
-from shared.devstack import DevStack, say
-from shared.estates import DEMO_CREDENTIALS, seed_synthetic_estate, ssh_rule
-from shared.fakes.azure import SUBSCRIPTION, FakeAzure, row
-from shared.fakes.gcp import FakeAssetInventory, make_asset
-from shared.settings import Settings
+from devkit.devstack import DevStack, say
+from devkit.estates import DEMO_CREDENTIALS, seed_synthetic_estate, ssh_rule
+from devkit.fakes.azure import SUBSCRIPTION, FakeAzure, row
+from devkit.fakes.gcp import FakeAssetInventory, make_asset
+from shared.inventory.collectors.providers import collector_for
+from shared.platform.context import Services
+from shared.platform.settings import Settings
 
 GCP_PROJECT, GCP_NUMBER = "bench-project", "998877665544"
 

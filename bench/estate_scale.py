@@ -23,10 +23,8 @@ from pathlib import Path
 import requests
 from sqlalchemy import select
 
-from bench import timed_scan
-from shared.context import Services
-from shared.devstack import DevStack, free_port, say
-from shared.estates import (
+from devkit.devstack import DevStack, free_port, say
+from devkit.estates import (
     DEMO_CREDENTIALS,
     SCALE_AWS_ACCOUNTS,
     SCALE_AZURE_SUBSCRIPTIONS,
@@ -35,12 +33,23 @@ from shared.estates import (
     scale_estate,
     seed_security_groups,
 )
-from shared.fakes.azure import FakeAzure
-from shared.fakes.gcp import FakeAssetInventory
-from shared.models import ScanShard
-from shared.settings import Settings
+from devkit.fakes.azure import FakeAzure
+from devkit.fakes.gcp import FakeAssetInventory
+from shared.platform.context import Services
+from shared.platform.settings import Settings
+from shared.scans.models import ScanShard
 
 PHASES = ("collect", "evaluate", "write")
+
+
+def timed_scan(stack, headers: dict, body: dict, *, timeout: float = 600) -> tuple[dict, float]:
+    """POST a scan to a DevStack's API and wait for its end: the finished scan and the wall seconds
+    from the POST to the status that ended it."""
+    started = time.perf_counter()
+    created = requests.post(f"{stack.api_url}/v1/scans", headers=headers, json=body, timeout=30)
+    created.raise_for_status()
+    scan = stack.wait_for_scan(created.json()["id"], headers, timeout=timeout, poll=0.1)
+    return scan, time.perf_counter() - started
 
 
 def start_moto(stack: DevStack) -> str:

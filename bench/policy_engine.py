@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import jmespath
 
-from shared.estates import DEMO_POLICIES
-from shared.policies import builtin_policies
-from shared.policies.conditions import port_spec_includes
+from devkit.estates import DEMO_POLICIES
+from shared.platform.ports import port_spec_includes
+from shared.policies.policy import builtin_policies
 
 POLICIES = DEMO_POLICIES  # the seven checks also written by hand and in JMESPath below
 FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")

@@ -34,14 +34,16 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from bench.api_load import percentile
-from shared.apikeys import create_key
-from shared.catalog import Catalog
-from shared.crypto import CredentialVault
-from shared.db import Database, ensure_database
-from shared.devstack import DevStack, say
-from shared.migrations import upgrade
-from shared.models import CloudAccount, Scan, Tenant, new_id, utcnow
-from shared.settings import Settings
+from devkit.devstack import DevStack, say
+from shared.accounts.models import CloudAccount
+from shared.catalog.service import Catalog
+from shared.migrations.commands import upgrade
+from shared.platform.crypto import CredentialVault
+from shared.platform.db import Database, ensure_database, new_id, utcnow
+from shared.platform.settings import Settings
+from shared.scans.models import Scan
+from shared.tenants.apikeys import create_key
+from shared.tenants.models import Tenant
 
 DATABASE = "policycortex_bench_reads"
 TENANT = "bench-reads"
@@ -427,7 +429,7 @@ def variants(url: str, seeded: Seeded) -> list[tuple[str, str, str]]:
 
 def explain(settings: Settings, seeded: Seeded, mix: list[tuple[str, str, str]]) -> None:
     """Each variant once, in process: its SQL statements, and EXPLAIN ANALYZE of each SELECT."""
-    from api import create_app
+    from api.app import create_app
 
     app = create_app(settings)
     engine = app.extensions["policycortex"].db.engine

@@ -23,15 +23,17 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from bench.read_load import copy_rows
-from shared.catalog import Catalog
-from shared.context import Services
-from shared.crypto import CredentialVault
-from shared.db import ensure_database
-from shared.durations import format_effort
-from shared.migrations import upgrade
-from shared.models import CloudAccount, Scan, ScanShard, Tenant, utcnow
-from shared.reports import FORMATS, render_report
-from shared.settings import Settings
+from shared.accounts.models import CloudAccount
+from shared.catalog.service import Catalog
+from shared.migrations.commands import upgrade
+from shared.platform.context import Services
+from shared.platform.crypto import CredentialVault
+from shared.platform.db import ensure_database, utcnow
+from shared.platform.durations import format_effort
+from shared.platform.settings import Settings
+from shared.reports.service import FORMATS, render_report
+from shared.scans.models import Scan, ScanShard
+from shared.tenants.models import Tenant
 
 DATABASE = "policycortex_bench_reports"
 FRAMEWORKS = ["soc2", "hipaa", "iso27001"]

@@ -11,9 +11,9 @@ import time
 
 import requests
 
-from shared.devstack import DevStack, say
-from shared.estates import DEMO_CREDENTIALS, seed_synthetic_estate
-from shared.settings import Settings
+from devkit.devstack import DevStack, say
+from devkit.estates import DEMO_CREDENTIALS, seed_synthetic_estate
+from shared.platform.settings import Settings
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 

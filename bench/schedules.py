@@ -21,12 +21,14 @@ from redbeat import RedBeatScheduler
 from redbeat.schedulers import acquire_distributed_beat_lock
 from sqlalchemy import delete, insert, select
 
-from beat.sync import reconcile, write_entry
-from shared.context import Services
-from shared.devstack import DevStack, say
-from shared.estates import DEMO_CREDENTIALS
-from shared.models import Scan, Schedule, new_id, utcnow
-from shared.settings import Settings
+from devkit.devstack import DevStack, say
+from devkit.estates import DEMO_CREDENTIALS
+from shared.platform.context import Services
+from shared.platform.db import new_id, utcnow
+from shared.platform.settings import Settings
+from shared.scans.models import Scan
+from shared.schedules.models import Schedule
+from shared.schedules.redbeat import reconcile, write_entry
 from workers.celery_app import create_celery
 
 SCAN_CONFIG = {
@@ -160,8 +162,8 @@ def main() -> None:
 
 
 def _tenant_of(session, headers: dict) -> str:
-    from shared.apikeys import hash_key
-    from shared.models import ApiKey
+    from shared.tenants.apikeys import hash_key
+    from shared.tenants.models import ApiKey
 
     key = headers["Authorization"].split()[1]
     return session.scalar(select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_key(key)))

@@ -30,10 +30,10 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 from wsproto.utilities import LocalProtocolError
 
-from shared.context import Services
-from shared.devstack import free_port, say
-from shared.progress import channel
-from shared.settings import Settings
+from devkit.devstack import free_port, say
+from shared.platform.context import Services
+from shared.platform.settings import Settings
+from shared.scans.progress import channel
 
 LOG_DIR = Path(".run")
 
@@ -49,9 +49,9 @@ class Target(NamedTuple):
 def api_app():
     """The API as gunicorn serves it here (`bench.stream_latency:api_app()`), with the stream bound
     whether or not the app factory binds it already."""
-    from api import create_app
+    from api.app import create_app
     from api.stream import init_app
-    from shared.logs import configure_logging
+    from shared.platform.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging("WARNING")
@@ -266,9 +266,10 @@ def peak_streams(svc: Services, target: Target, scan_id: str, attempts: int) -> 
 
 def make_scan(svc: Services) -> tuple[str, str]:
     """A tenant, its key and a running scan row that nothing but this bench publishes for."""
-    from shared.apikeys import create_key
-    from shared.models import Scan, utcnow
-    from shared.tenants import create_tenant
+    from shared.platform.db import utcnow
+    from shared.scans.models import Scan
+    from shared.tenants.apikeys import create_key
+    from shared.tenants.service import create_tenant
 
     with svc.db.session() as session:
         tenant = create_tenant(session, svc.settings, f"stream-bench-{time.time_ns()}")

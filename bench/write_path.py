@@ -13,14 +13,16 @@ import io
 import time
 from collections.abc import Callable
 
-from shared.bulk import copy_text
-from shared.collectors import CollectedResource
-from shared.context import Services
-from shared.inventory import upsert_resources
-from shared.models import CloudAccount, Scan, utcnow
+from shared.accounts.models import CloudAccount
+from shared.inventory.collectors.base import CollectedResource
+from shared.inventory.resources import upsert_resources
+from shared.platform.bulk import copy_text
+from shared.platform.context import Services
+from shared.platform.db import utcnow
+from shared.platform.settings import Settings
+from shared.scans.models import Scan
 from shared.scans.runner import fingerprint, insert_violations
-from shared.settings import Settings
-from shared.tenants import create_tenant
+from shared.tenants.service import create_tenant
 
 RESOURCE_COLUMNS = (
     "tenant_id",

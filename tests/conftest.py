@@ -16,11 +16,11 @@ from moto.server import ThreadedMotoServer
 from redis import Redis
 from sqlalchemy import create_engine
 
-from shared.apikeys import create_key
-from shared.crypto import CredentialVault
-from shared.migrations import upgrade
-from shared.settings import Settings
-from shared.tenants import create_tenant
+from shared.migrations.commands import upgrade
+from shared.platform.crypto import CredentialVault
+from shared.platform.settings import Settings
+from shared.tenants.apikeys import create_key
+from shared.tenants.service import create_tenant
 
 TERMINAL = ("completed", "failed", "cancelled", "timed_out")
 
@@ -65,7 +65,7 @@ def settings(test_slot) -> Settings:
 @pytest.fixture(scope="session")
 def database(settings):
     """A fresh schema per test session, built by the real migrations."""
-    from shared.db import ensure_database
+    from shared.platform.db import ensure_database
 
     ensure_database(settings.database_url)
     engine = create_engine(settings.database_url)
@@ -106,7 +106,7 @@ def worker(celery_app):
 
 @pytest.fixture(scope="session")
 def app(settings, celery_app):
-    from api import create_app
+    from api.app import create_app
 
     return create_app(settings, celery=celery_app)
 
@@ -175,7 +175,7 @@ def make_account(client):
         name: str | None = None,
         credentials: dict | None = None,
     ) -> dict:
-        from shared.estates import DEMO_CREDENTIALS
+        from devkit.estates import DEMO_CREDENTIALS
 
         body = {
             "provider": provider,

@@ -7,8 +7,8 @@ from celery.signals import beat_init, worker_process_init
 from kombu import Queue
 
 from beat.config import beat_settings
-from shared.context import Services
-from shared.settings import Settings
+from shared.platform.context import Services
+from shared.platform.settings import Settings
 from workers.observability import connect_signals
 
 QUEUES = ("scans", "shards", "notifications", "housekeeping")
@@ -18,6 +18,8 @@ ROUTES = {
     "scan-shard": "shards",
     "schedule-fire": "scans",
     "schedule-debounced-fire": "scans",
+    "schedules-policy-updated": "scans",
+    "schedules-drift": "scans",
     "schedules-reconcile": "housekeeping",
     "scans-reap": "housekeeping",
     "scans-purge": "housekeeping",
@@ -79,7 +81,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     @beat_init.connect(weak=False)
     def _reconcile_on_start(sender=None, **_):
         # Schedules are PostgreSQL's: whatever Redis kept or lost, beat starts from the truth.
-        from beat.sync import reconcile
+        from shared.schedules.redbeat import reconcile
 
         reconcile(app.services)
 

@@ -5,9 +5,9 @@ import os
 
 from celery.signals import setup_logging, worker_process_shutdown
 
-from shared import metrics
-from shared.logs import configure_logging
-from shared.settings import Settings
+from shared.platform import metrics
+from shared.platform.logs import configure_logging
+from shared.platform.settings import Settings
 from workers.celery_app import create_celery
 
 settings = Settings.from_env()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from shared.notifications import deliver, requeue_overdue
+from shared.notifications.delivery import deliver, requeue_overdue
 
 
 # acks_late + reject_on_worker_lost: a delivery whose worker dies is redelivered (at least once;

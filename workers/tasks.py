@@ -11,15 +11,15 @@ from celery import chain, chord, shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from beat.sync import reconcile, sync_schedule
-from shared.context import Services
+from shared.platform.context import Services
 from shared.scans.finalizer import finalize_scan
 from shared.scans.housekeeping import reap_stuck_scans
 from shared.scans.planner import plan_scan
 from shared.scans.retention import purge_expired_violations
 from shared.scans.runner import record_crash, run_shard
-from shared.schedules import fire
-from shared.triggers import fire_debounced
+from shared.schedules.redbeat import reconcile, sync_schedule
+from shared.schedules.service import fire
+from shared.schedules.triggers import evaluate_drift, fire_debounced, policy_updated
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,25 @@ def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
     run = fire(svc, schedule_id, datetime.fromisoformat(fire_time), "cron")
     sync_schedule(svc, schedule_id)
     return {"schedule_id": schedule_id, "scan_id": run.scan_id if run else None, "duplicate": run is None}
+
+
+# Sent by the catalogue after a custom policy changes (ids and the change's moment: redelivery
+# fires nothing twice, UNIQUE(schedule, trigger, fire time)).
+@shared_task(name="schedules-policy-updated", bind=True, acks_late=True)
+@retry_while_database_down
+def schedules_policy_updated(self, tenant_id: str, policy_id: str, changed_at: str) -> dict:
+    """A custom policy was created or changed: the schedules that subscribe run it, once per change."""
+    scan_ids = policy_updated(services(self), tenant_id, policy_id, datetime.fromisoformat(changed_at))
+    return {"policy_id": policy_id, "scan_ids": scan_ids}
+
+
+# Sent by finalize after a scan ends. Redelivery is harmless: a drift run's fire time is the scan's
+# completion (one run per schedule and scan) and an alert reaches a channel once per (event, scan).
+@shared_task(name="schedules-drift", bind=True, acks_late=True)
+@retry_while_database_down
+def schedules_drift(self, scan_id: str) -> dict:
+    """Schedules of the same estate whose drift rule the finished scan breaks scan and/or alert."""
+    return {"scan_id": scan_id, "actions": evaluate_drift(services(self), scan_id)}
 
 
 @shared_task(name="schedule-debounced-fire", bind=True, acks_late=True)

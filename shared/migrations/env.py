@@ -1,10 +1,10 @@
-"""Alembic environment: the URL comes from the caller's Config, the metadata from shared.models."""
+"""Alembic environment: the URL comes from the caller's Config, the metadata from every domain
+package's models (shared.migrations.schema gathers them)."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import shared.notification_models  # noqa: F401 - its tables belong to the same metadata
-from shared.models import Base
+from shared.migrations.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,13 +11,13 @@ resolve yields MISSING, which only `absent` (and `ne`/`not-in`) treat as a match
 from __future__ import annotations
 
 import fnmatch
-import functools
 import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
 
-from shared.registry import Registry
+from shared.platform.ports import port_spec_includes
+from shared.platform.registry import Registry
 
 Check = Callable[[Any], bool]
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
@@ -234,31 +234,6 @@ def _cidr(get, arg, field):
         return inner.version == outer.version and inner.subnet_of(outer)
 
     return check
-
-
-@functools.lru_cache(maxsize=65536)
-def _port_bounds(spec: str) -> tuple[int, int]:
-    """(low, high) of a port-range string; (1, 0), an empty range, when it is not one."""
-    spec = spec.strip()
-    if spec in ("*", "all"):
-        return 0, 65535
-    low, _, high = spec.partition("-")
-    try:
-        return int(low), int(high or low)
-    except ValueError:
-        return 1, 0
-
-
-def port_spec_includes(spec: Any, port: int) -> bool:
-    """True when a port spec ("22", "20-25", "*", 22, a list of those, or null) admits `port`."""
-    if type(spec) is str:
-        low, high = _port_bounds(spec)
-        return low <= port <= high
-    if isinstance(spec, list):
-        return any(port_spec_includes(item, port) for item in spec)
-    if _is_number(spec):
-        return int(spec) == port
-    return False
 
 
 @operator("port-range", "a port number (0-65535)", lambda arg: isinstance(arg, int) and 0 <= arg <= 65535)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from shared.collectors import GLOBAL_REGION
-from shared.policies.conditions import port_spec_includes
-from shared.remediation import RemediationFailed, Target, actions
+from shared.inventory.collectors.base import GLOBAL_REGION
+from shared.platform.ports import port_spec_includes
+from shared.remediation.base import RemediationFailed, Target, actions
 
 WORLD_V4, WORLD_V6 = "0.0.0.0/0", "::/0"
 ADMIN_PORTS = (22, 3389)

@@ -10,14 +10,15 @@ from typing import Any
 
 from sqlalchemy import case, func, or_, select
 
-from shared.catalog import Catalog, catalog_for
-from shared.context import Services
-from shared.db import Database
-from shared.errors import Conflict
-from shared.models import CloudAccount, Scan, Violation, utcnow
-from shared.policies import SEVERITIES
-from shared.registry import Registry
+from shared.accounts.models import CloudAccount
+from shared.catalog.service import Catalog, catalog_for
+from shared.platform.context import Services
+from shared.platform.db import Database, utcnow
+from shared.platform.errors import Conflict
+from shared.platform.registry import Registry
+from shared.policies.severities import SEVERITIES
 from shared.scans import render, results, service
+from shared.scans.models import Scan, Violation
 from shared.scans.schemas import TERMINAL_STATUSES
 
 TREND_POINTS = 12  # this scan and the finished scans of its scope before it

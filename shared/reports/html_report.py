@@ -13,8 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from shared.durations import format_effort
-from shared.policies import SEVERITIES
+from shared.platform.durations import format_effort
+from shared.policies.severities import SEVERITIES
 from shared.reports.base import ScanReport, report_format
 
 # What the page may load: nothing but its own inline styles and data: images. Anything else a
@@ -38,7 +38,7 @@ SEVERITY_COLORS = {"critical": "#8e1b1b", "high": "#c2410c", "medium": "#a16207"
 @functools.cache
 def environment() -> Environment:
     return Environment(
-        loader=PackageLoader("shared.reports", "templates"),
+        loader=PackageLoader("shared.reports.service", "templates"),
         autoescape=True,  # every value is text, never markup: resource names come from the cloud
         undefined=StrictUndefined,
         trim_blocks=True,

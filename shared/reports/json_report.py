@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from shared.platform.durations import iso
 from shared.reports.base import ScanReport, report_format
-from shared.scans.render import iso
 
 FORMAT_VERSION = 1
 

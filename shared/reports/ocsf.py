@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from shared.models import Violation
 from shared.reports.base import ScanReport, report_format
+from shared.scans.models import Violation
 
 OCSF_VERSION = "1.1.0"
 CATEGORY_UID, CATEGORY_NAME = 2, "Findings"

@@ -7,17 +7,16 @@ from datetime import datetime
 
 from sqlalchemy import func, select, text
 
-from shared.catalog import catalog_for
-from shared.context import Services
-from shared.durations import format_duration, format_effort
-from shared.models import Scan, ScanShard, Violation, utcnow
-from shared.notifications import notify_scan_finished
-from shared.progress import ScanProgress, estimate_total
-from shared.remediation import remediate_scan
+from shared.catalog.service import catalog_for
+from shared.platform.context import Services
+from shared.platform.db import utcnow
+from shared.platform.durations import format_duration, format_effort
+from shared.policies.severities import SEVERITY_WEIGHTS
+from shared.scans.models import Scan, ScanShard, Violation
+from shared.scans.notify import notify_scan_finished
+from shared.scans.progress import ScanProgress, estimate_total
+from shared.scans.remediate import remediate_scan
 from shared.scans.service import promote_pending
-from shared.triggers import evaluate_drift
-
-SEVERITY_WEIGHTS = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
 
 def compliance_score(policy_stats: dict[str, list[int]], severities: dict[str, str]) -> float | None:
@@ -175,5 +174,5 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
     progress.publish("completed", status=status, reason=reason, duration=duration, results=scan.results)
     promote_pending(svc, tenant_id)
     notify_scan_finished(svc, scan_id)
-    evaluate_drift(svc, scan_id)
+    svc.enqueue("schedules-drift", scan_id)  # schedules whose drift rule this scan breaks
     return scan

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from shared.context import Services
-from shared.models import Scan, ScanShard, utcnow
+from shared.platform.context import Services
+from shared.platform.db import utcnow
 from shared.scans.finalizer import finalize_scan
+from shared.scans.models import Scan, ScanShard
 from shared.scans.runner import FINISHED
 from shared.scans.service import promote_pending
 

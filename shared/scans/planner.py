@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.catalog import Catalog, catalog_for
-from shared.collectors import GLOBAL_REGION, CollectionError, collector_for, is_global, uid_prefix
-from shared.context import Services
-from shared.models import CloudAccount, Resource, Scan, ScanShard
+from shared.accounts.models import CloudAccount
+from shared.catalog.service import Catalog, catalog_for
+from shared.inventory.collectors.base import GLOBAL_REGION, CollectionError
+from shared.inventory.collectors.providers import collector_for, is_global, uid_prefix
+from shared.inventory.models import Resource
+from shared.platform.context import Services
+from shared.scans.models import Scan, ScanShard
 from shared.scans.scope import ResourceScope
 
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from shared.durations import format_duration, format_estimate
-from shared.models import Scan, utcnow
-from shared.progress import SEVERITY_FIELDS, ScanProgress, estimate_total, parse_snapshot, running_percentage
+from shared.platform.db import utcnow
+from shared.platform.durations import format_duration, format_estimate, iso
+from shared.policies.severities import SEVERITIES
+from shared.scans.models import Scan
+from shared.scans.progress import ScanProgress, estimate_total, parse_snapshot, running_percentage
 from shared.scans.schemas import TERMINAL_STATUSES
-
-
-def iso(value: datetime | None) -> str | None:
-    """`2024-01-21T08:00:00Z`: UTC, whole seconds, as the reference writes timestamps."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def duration(scan: Scan) -> str | None:
@@ -30,7 +26,7 @@ class LiveCounts:
         if scan.results is not None:
             breakdown = scan.results["violation_breakdown"]
             self.scanned, self.total = scan.resources_scanned, scan.total_resources
-            self.violations = {s: breakdown.get(s, 0) for s in SEVERITY_FIELDS}
+            self.violations = {s: breakdown.get(s, 0) for s in SEVERITIES}
             if scan.status == "completed":
                 self.percentage = 100
             else:

@@ -15,13 +15,14 @@ from sqlalchemy import Row, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
-from shared.catalog import Catalog
-from shared.errors import InvalidRequest, ViolationsPurged
-from shared.models import Scan, ScanShard, Violation
-from shared.policies import SEVERITIES
+from shared.catalog.service import Catalog
+from shared.inventory.models import Resource
+from shared.platform.durations import iso
+from shared.platform.errors import InvalidRequest, ViolationsPurged
+from shared.platform.globs import glob_to_like
+from shared.policies.severities import SEVERITIES
 from shared.scans.finalizer import compliance_score, merge_stats
-from shared.scans.render import iso
-from shared.scans.scope import glob_to_like
+from shared.scans.models import Scan, ScanShard, Violation
 
 
 class ViolationQuerySchema(Schema):
@@ -229,3 +230,29 @@ def compliance(session: Session, scan: Scan, catalog: Catalog) -> dict[str, Any]
         "compliance_score": scan.compliance_score,
         "frameworks": frameworks,
     }
+
+
+def resource_violations(session: Session, catalog: Catalog, resource: Resource) -> list[dict[str, Any]]:
+    """A resource's violations in the last scan that saw it, for the inventory's detail view."""
+    if not resource.last_scan_id:
+        return []
+    rows = session.scalars(
+        select(Violation)
+        .where(
+            Violation.scan_id == resource.last_scan_id,
+            Violation.account_id == resource.account_id,
+            Violation.resource_uid == resource.resource_uid,
+        )
+        .order_by(Violation.policy_id)
+    )
+    return [
+        {
+            "policy_id": v.policy_id,
+            "title": catalog.policies[v.policy_id].title if v.policy_id in catalog.policies else v.policy_id,
+            "severity": v.severity,
+            "status_extended": v.status_extended,
+            "is_new": v.is_new,
+            "scan_id": v.scan_id,
+        }
+        for v in rows
+    ]

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from shared.context import Services
-from shared.models import RemediationAttempt, Scan, Violation, utcnow
+from shared.platform.context import Services
+from shared.platform.db import utcnow
+from shared.remediation.models import RemediationAttempt
+from shared.scans.models import Scan, Violation
 from shared.scans.schemas import TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)

@@ -14,14 +14,18 @@ from psycopg2.errors import UniqueViolation
 from sqlalchemy import literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.bulk import Stage, copy_rows
-from shared.catalog import catalog_for
-from shared.collectors import CollectedResource, CollectionError, collector_for
-from shared.context import Services
-from shared.inventory import upsert_resources
-from shared.models import CloudAccount, Resource, Scan, ScanShard, Violation, utcnow
-from shared.policies import Policy
-from shared.progress import ScanProgress
+from shared.accounts.models import CloudAccount
+from shared.catalog.service import catalog_for
+from shared.inventory.collectors.base import CollectedResource, CollectionError
+from shared.inventory.collectors.providers import collector_for
+from shared.inventory.models import Resource
+from shared.inventory.resources import upsert_resources
+from shared.platform.bulk import Stage, copy_rows
+from shared.platform.context import Services
+from shared.platform.db import utcnow
+from shared.policies.policy import Policy
+from shared.scans.models import Scan, ScanShard, Violation
+from shared.scans.progress import ScanProgress
 from shared.scans.scope import ResourceScope
 
 log = logging.getLogger(__name__)

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from shared.durations import parse_duration
-from shared.policies import PROVIDERS
+from shared.accounts.models import PROVIDERS
+from shared.platform.durations import parse_duration
+from shared.platform.schemas import Closed, non_blank
+from shared.remediation.actions import actions
 
 SCAN_TYPES = ("full", "policy_specific", "resource_specific", "incremental")
 STATUSES = ("pending", "running", "completed", "failed", "cancelled", "timed_out")
 TERMINAL_STATUSES = ("completed", "failed", "cancelled", "timed_out")
 CHANNELS = ("email", "slack", "webhook")
 MAX_TIMEOUT_SECONDS = 24 * 3600
-
-
-class Closed(Schema):
-    """Unknown fields are errors: a typo must not be silently ignored."""
-
-    class Meta:
-        unknown = RAISE
-
-
-def _non_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
 
 
 class ScopeSchema(Closed):
@@ -64,9 +53,6 @@ class NotificationsSchema(Closed):
 
 
 def _known_action(name: str) -> None:
-    from shared.remediation import actions, load_actions
-
-    load_actions()
     if name not in actions:
         raise ValidationError(f"Unknown remediation action; known: {', '.join(actions.names())}")
 
@@ -81,9 +67,9 @@ class RemediationSchema(Closed):
 
 
 class ScanRequestSchema(Closed):
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _non_blank])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), non_blank])
     scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
-    environment = fields.String(required=True, validate=[validate.Length(min=1, max=64), _non_blank])
+    environment = fields.String(required=True, validate=[validate.Length(min=1, max=64), non_blank])
     cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), required=True)
     frameworks = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list)
     scope = fields.Nested(ScopeSchema, load_default=lambda: ScopeSchema().load({}))
@@ -127,26 +113,3 @@ class ScanListQuerySchema(Schema):
     scan_type = fields.String(validate=validate.OneOf(SCAN_TYPES))
     created_after = fields.AwareDateTime(default_timezone=None, validate=_sane_moment)
     created_before = fields.AwareDateTime(default_timezone=None, validate=_sane_moment)
-
-
-def error_details(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """marshmallow's nested messages as the envelope's `details`: one entry per bad field."""
-    details: list[dict[str, str]] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if key == "_schema":
-                details += error_details(value, prefix)
-                continue
-            if isinstance(key, int):
-                name = f"{prefix}[{key}]"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            details += error_details(value, name)
-    elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
-        details.append({"field": prefix or "body", "message": " ".join(messages)})
-    elif isinstance(messages, list):
-        for item in messages:
-            details += error_details(item, prefix)
-    else:
-        details.append({"field": prefix or "body", "message": str(messages)})
-    return details

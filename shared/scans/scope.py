@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
-from shared.collectors import CollectedResource
+from shared.inventory.collectors.base import CollectedResource
 
 
 def _compile(patterns: Iterable[str]) -> re.Pattern | None:
@@ -42,9 +42,3 @@ class ResourceScope:
             if uid_prefix.startswith(literal) or literal.startswith(uid_prefix):
                 return True
         return False
-
-
-def glob_to_like(glob: str) -> str:
-    """The same glob as a SQL LIKE pattern (escape character backslash), for filters in SQL."""
-    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")

@@ -10,13 +10,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
-from shared.catalog import Catalog, SelectionError, catalog_for
-from shared.context import Services
-from shared.durations import format_estimate, parse_duration
-from shared.errors import InvalidScanConfig, NotFound, ScanLimitExceeded, ScanNotCancellable
-from shared.models import CloudAccount, Resource, Scan, Tenant, utcnow
-from shared.progress import ScanProgress
+from shared.accounts.models import CloudAccount
+from shared.catalog.service import Catalog, SelectionError, catalog_for
+from shared.inventory.models import Resource
+from shared.platform.context import Services
+from shared.platform.db import utcnow
+from shared.platform.durations import format_estimate, parse_duration
+from shared.platform.errors import InvalidScanConfig, NotFound, ScanLimitExceeded, ScanNotCancellable
+from shared.scans.models import Scan
+from shared.scans.progress import ScanProgress
 from shared.scans.schemas import TERMINAL_STATUSES
+from shared.tenants.models import Tenant
 
 DEFAULT_SCAN_SECONDS = 300  # a wait estimate for tenants with no finished scan yet
 PLAN_TASK = "scan-plan"
@@ -314,7 +318,7 @@ def cancel_scan(svc: Services, tenant_id: str, scan_id: str) -> Scan:
     promote_pending(svc, tenant_id)
     if not was_running:
         # A queued scan never reaches finalize, which notifies for the others.
-        from shared.notifications import notify_scan_finished
+        from shared.scans.notify import notify_scan_finished
 
         notify_scan_finished(svc, scan_id)
     return scan

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.models import CloudAccount
+from shared.accounts.models import CloudAccount
 from tests.api.test_auth import assert_envelope
 
 
@@ -87,8 +87,9 @@ def test_endpoint_override_is_checked_again_when_collected(svc, tenant, make_acc
     """An allow-list narrowed after the account was created stops collection with a clear error."""
     from dataclasses import replace
 
-    from shared.collectors import CollectionError, collector_for
-    from shared.context import Services
+    from shared.inventory.collectors.base import CollectionError
+    from shared.inventory.collectors.providers import collector_for
+    from shared.platform.context import Services
 
     account = make_account(tenant, endpoint_url="http://127.0.0.1:9")
     with svc.db.session() as session:

@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from shared.models import Scan
+from shared.scans.models import Scan
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body, wait_for_scan
 from tests.fakes import SlowCloud

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.apikeys import revoke_key
-from shared.models import ApiKey
+from shared.tenants.apikeys import revoke_key
+from shared.tenants.models import ApiKey
 from tests.conftest import wait_for_scan
 
 SCAN = "scan_0000000000000000"
@@ -96,7 +96,7 @@ def test_revoked_key_is_401(client, svc, tenant, method, path, scope):
 def test_expired_key_is_401(client, svc, tenant):
     from datetime import timedelta
 
-    from shared.models import utcnow
+    from shared.platform.db import utcnow
 
     with svc.db.session() as session:
         session.query(ApiKey).filter(ApiKey.tenant_id == tenant.id).update(

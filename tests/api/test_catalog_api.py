@@ -57,7 +57,7 @@ def test_browse_frameworks_with_controls(client, tenant):
 
 
 def test_custom_policy_lifecycle_and_use_in_a_scan(client, worker, svc, tenant, make_account, moto):
-    from shared.estates import seed_demo_estate
+    from devkit.estates import seed_demo_estate
 
     created = client.post("/v1/policies", headers=tenant.headers, json=CUSTOM)
     assert created.status_code == 201, created.get_json()
@@ -112,7 +112,7 @@ def test_builtin_entries_are_read_only(client, tenant):
 
 
 def test_custom_framework_lifecycle_and_use_in_a_scan(client, worker, tenant, make_account, moto):
-    from shared.estates import seed_demo_estate
+    from devkit.estates import seed_demo_estate
 
     framework = {
         "id": "acme-baseline",

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.models import Tenant
-from shared.triggers import EVENT_GRID_VALIDATION, sign_webhook
+from shared.schedules.triggers import EVENT_GRID_VALIDATION, sign_webhook
+from shared.tenants.models import Tenant
 from tests.api.test_inventory import OPEN_SSH, bucket, group
 from tests.conftest import free_port, scan_body, wait_for_scan
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shared.estates import seed_demo_estate
-from shared.models import Violation
+from devkit.estates import seed_demo_estate
+from shared.scans.models import Violation
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body, wait_for_scan
 
@@ -203,7 +203,7 @@ def test_live_scans_keep_the_inventory(client, worker, tenant, make_account, mot
 
 
 def test_uploads_track_configuration_changes(client, svc, tenant, hybrid):
-    from shared.models import Resource
+    from shared.inventory.models import Resource
 
     def changed_at(name):
         with svc.db.session() as session:

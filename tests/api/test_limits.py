@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from api import create_app
+from api.app import create_app
 from api.limits import SECURITY_HEADERS
 from tests.api.test_auth import assert_envelope
 from tests.conftest import free_port

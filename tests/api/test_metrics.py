@@ -20,10 +20,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.serving import make_server
 
-from api import create_app
-from shared.estates import DEMO_POLICIES, seed_demo_estate
-from shared.metrics import StateCollector, queue_keys
-from shared.models import Scan
+from api.app import create_app
+from devkit.estates import DEMO_POLICIES, seed_demo_estate
+from shared.platform.metrics import StateCollector, queue_keys
+from shared.scans.models import Scan
 from tests.conftest import free_port, scan_body, wait_for_scan
 from tests.fakes import SlowCloud
 
@@ -188,7 +188,7 @@ def env_for(settings, **extra) -> dict[str, str]:
 REQUESTS_IN_A_PROCESS = """
 import sys
 from api.wsgi import app
-from shared import metrics
+from shared.platform import metrics
 
 client = app.test_client()
 for _ in range(int(sys.argv[1])):

@@ -24,10 +24,12 @@ from kombu.asynchronous import get_event_loop, set_event_loop
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from shared.models import Scan, utcnow
-from shared.notification_models import NotificationChannel, NotificationDelivery
-from shared.notifications import notify_scan_finished, requeue_overdue
-from shared.settings import Settings
+from shared.notifications.delivery import requeue_overdue
+from shared.notifications.models import NotificationChannel, NotificationDelivery
+from shared.platform.db import utcnow
+from shared.platform.settings import Settings
+from shared.scans.models import Scan
+from shared.scans.notify import notify_scan_finished
 from tests.api.test_auth import assert_envelope
 from tests.conftest import free_port
 
@@ -250,7 +252,7 @@ def notify_worker(notify_celery):
 
 @pytest.fixture(scope="module")
 def notify_client(settings, notify_celery):
-    from api import create_app
+    from api.app import create_app
     from api.notifications import bp
 
     app = create_app(replace(settings, public_url=PUBLIC_URL), celery=notify_celery)

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, insert
 
-from shared.catalog import Catalog
-from shared.models import Scan, Violation, new_id, utcnow
+from shared.catalog.service import Catalog
+from shared.platform.db import new_id, utcnow
+from shared.scans.models import Scan, Violation
 
 SEVERITIES = ("critical", "high", "medium", "low")
 

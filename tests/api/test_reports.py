@@ -16,12 +16,13 @@ from jsonschema import Draft202012Validator
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from shared.apikeys import create_key
-from shared.catalog import Catalog
-from shared.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
-from shared.models import Scan, Violation, utcnow
+from devkit.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
+from shared.catalog.service import Catalog
+from shared.platform.db import utcnow
 from shared.reports.csv_report import COLUMNS
-from shared.tenants import create_tenant
+from shared.scans.models import Scan, Violation
+from shared.tenants.apikeys import create_key
+from shared.tenants.service import create_tenant
 from tests.api.test_auth import assert_envelope
 from tests.api.test_stream import make_scan
 from tests.conftest import TenantHandle, scan_body, wait_for_scan

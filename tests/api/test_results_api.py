@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.estates import seed_demo_estate
+from devkit.estates import seed_demo_estate
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body, wait_for_scan
 

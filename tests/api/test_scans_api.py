@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.models import Scan, utcnow
+from shared.platform.db import utcnow
+from shared.scans.models import Scan
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body
 

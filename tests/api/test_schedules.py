@@ -9,9 +9,9 @@ import pytest
 from redbeat import RedBeatSchedulerEntry
 from sqlalchemy import update
 
-from beat.sync import entry_name, reconcile
-from shared.models import Schedule
-from shared.schedules import next_occurrence
+from shared.schedules.cron import next_occurrence
+from shared.schedules.models import Schedule
+from shared.schedules.redbeat import entry_name, reconcile
 from tests.api.test_auth import assert_envelope
 from tests.conftest import wait_for_scan
 
@@ -132,7 +132,7 @@ def test_invalid_schedule_is_400_naming_the_field(client, tenant, changes, field
 
 
 def test_manual_trigger_creates_a_scan_through_the_scan_service(client, worker, svc, tenant, make_account, moto):
-    from shared.estates import seed_demo_estate
+    from devkit.estates import seed_demo_estate
 
     seed_demo_estate(moto, regions=("us-east-1",))
     make_account(tenant, endpoint_url=moto, regions=("us-east-1",))

@@ -17,12 +17,13 @@ from werkzeug.serving import make_server
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Ping, Request
 
-from shared.client import close_code
-from shared.estates import seed_demo_estate
-from shared.models import Scan, utcnow
-from shared.progress import ScanProgress
+from cli.client import close_code
+from devkit.estates import seed_demo_estate
+from shared.platform.db import utcnow
 from shared.scans import service
-from shared.stream import ProgressTracker, is_finished, key_from_subprotocols
+from shared.scans.models import Scan
+from shared.scans.progress import ScanProgress
+from shared.scans.stream import ProgressTracker, is_finished, key_from_subprotocols
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body
 from tests.fakes import SlowCloud
@@ -31,13 +32,13 @@ REGIONS = ("us-east-1", "eu-west-1")
 NO_VIOLATIONS = {"critical": 0, "high": 0, "medium": 0, "low": 0}
 
 
-# --- helpers shared with tests/shared/test_cli_scans.py -------------------------------------------
+# --- helpers shared with tests/cli/test_scans.py -------------------------------------------
 
 
 def stream_enabled_app(settings, celery_app):
     """A fresh app with the stream bound (whether or not the factory binds it already): Flask refuses
     new routes on an app that has served requests, and the session's app has."""
-    from api import create_app
+    from api.app import create_app
     from api.stream import init_app
 
     app = create_app(settings, celery=celery_app)
@@ -364,7 +365,7 @@ def test_server_error_closes_with_1011(server, svc, tenant, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("shared.stream.load_view", broken)
+    monkeypatch.setattr("shared.scans.stream.load_view", broken)
     assert read_to_close(connect(server, make_scan(svc, tenant), tenant.key)) == ([], 1011)
 
 

@@ -10,9 +10,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from shared.estates import seed_demo_estate
-from shared.models import Scan, ScheduleRun
-from shared.triggers import drift_reason, parse_events, sign_webhook
+from devkit.estates import seed_demo_estate
+from shared.scans.models import Scan
+from shared.schedules.models import ScheduleRun
+from shared.schedules.triggers import drift_reason, parse_events, sign_webhook
 from tests.api.test_auth import assert_envelope
 from tests.api.test_schedules import REFERENCE, create
 from tests.conftest import scan_body, wait_for_scan

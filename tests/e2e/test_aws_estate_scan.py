@@ -11,9 +11,9 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from shared.collectors import load_providers, resource_types
-from shared.estates import DEMO_CREDENTIALS, secure_bucket
-from shared.models import Violation
+from devkit.estates import DEMO_CREDENTIALS, secure_bucket
+from shared.inventory.collectors.providers import resource_types
+from shared.scans.models import Violation
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e
@@ -413,7 +413,6 @@ def test_full_scan_of_an_estate_with_every_aws_type(client, worker, svc, tenant,
     # Every AWS resource type was listed, and the estate has a violation of each.
     with svc.db.session() as session:
         types = set(session.scalars(select(Violation.resource_type).where(Violation.scan_id == scan["id"])))
-    load_providers()
     assert types == {name for name, spec in resource_types.items() if spec.provider == "aws"}
     # One more violation than names: both us-east-1 VPCs have a security group named "default".
     assert scan["results"]["total_violations"] == len(expected) + 1

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shared.catalog import Catalog
-from shared.fakes.azure import DENIED_SUBSCRIPTION, SUBSCRIPTION, FakeAzure, demo_estate
-from shared.models import ScanShard, Violation
+from devkit.fakes.azure import DENIED_SUBSCRIPTION, SUBSCRIPTION, FakeAzure, demo_estate
+from shared.catalog.service import Catalog
+from shared.scans.models import ScanShard, Violation
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

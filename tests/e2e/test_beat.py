@@ -10,9 +10,11 @@ from celery.beat import EmbeddedService
 from redbeat import RedBeatSchedulerEntry
 from sqlalchemy import func, select, update
 
-from beat.sync import entry_name
-from shared.models import Scan, Schedule, ScheduleRun, utcnow
-from shared.schedules import fire
+from shared.platform.db import utcnow
+from shared.scans.models import Scan
+from shared.schedules.models import Schedule, ScheduleRun
+from shared.schedules.redbeat import entry_name
+from shared.schedules.service import fire
 from tests.api.test_schedules import REFERENCE, create
 
 pytestmark = pytest.mark.e2e

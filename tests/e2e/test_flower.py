@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.estates import seed_demo_estate
+from devkit.estates import seed_demo_estate
 from tests.conftest import free_port, scan_body, wait_for_scan
 
 AUTH = ("operator", "flower-test-password")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shared.catalog import Catalog
-from shared.fakes.gcp import PROJECT, FakeAssetInventory, seed_estate
-from shared.models import ScanShard, Violation
+from devkit.fakes.gcp import PROJECT, FakeAssetInventory, seed_estate
+from shared.catalog.service import Catalog
+from shared.scans.models import ScanShard, Violation
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from shared.estates import DEMO_POLICIES, seed_demo_estate
-from shared.models import Scan, ScanShard, utcnow
+from devkit.estates import DEMO_POLICIES, seed_demo_estate
+from shared.platform.db import utcnow
 from shared.scans.housekeeping import FINALIZE_GRACE, MAX_RESUMES
+from shared.scans.models import Scan, ScanShard
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

@@ -7,8 +7,8 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from shared.estates import DEMO_CREDENTIALS, WORLD, seed_demo_estate
-from shared.models import Violation
+from devkit.estates import DEMO_CREDENTIALS, WORLD, seed_demo_estate
+from shared.scans.models import Violation
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

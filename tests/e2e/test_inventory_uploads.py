@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from shared.fakes.gcp import seed_estate
-from shared.models import Violation
+from devkit.fakes.gcp import seed_estate
+from shared.scans.models import Violation
 from tests.conftest import scan_body, wait_for_scan
 from tests.e2e.test_gcp_scan import EXPECTED
 
@@ -69,7 +69,7 @@ def test_malformed_export_lines_are_named(client, tenant):
 
 
 def test_resource_graph_export_upload_is_evaluated_like_a_live_listing(client, worker, svc, tenant):
-    from shared.fakes.azure import demo_estate
+    from devkit.fakes.azure import demo_estate
     from tests.e2e.test_azure_scan import EXPECTED as AZURE_EXPECTED
 
     rows, _details = demo_estate()

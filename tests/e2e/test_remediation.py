@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from shared.estates import DEMO_CREDENTIALS, seed_demo_estate
+from devkit.estates import DEMO_CREDENTIALS, seed_demo_estate
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

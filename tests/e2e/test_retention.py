@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from shared.crypto import CredentialVault
-from shared.estates import DEMO_POLICIES, seed_demo_estate
-from shared.models import Scan, Violation
+from devkit.estates import DEMO_POLICIES, seed_demo_estate
+from shared.platform.crypto import CredentialVault
+from shared.platform.settings import Settings, SettingsError
+from shared.scans.models import Scan, Violation
 from shared.scans.retention import purge_expired_violations
-from shared.settings import Settings, SettingsError
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body, wait_for_scan
 
@@ -138,7 +138,7 @@ def test_beat_runs_the_purge_hourly_on_the_housekeeping_queue(celery_app):
 
 
 def test_remediated_violations_outlive_the_purge_as_the_audit_record(client, svc, tenant, run_scan):
-    from shared.models import RemediationAttempt
+    from shared.remediation.models import RemediationAttempt
 
     old, latest = run_scan(), run_scan()
     backdate(svc, old["id"], 400)

@@ -6,8 +6,9 @@ import boto3
 import pytest
 from sqlalchemy import select, update
 
-from shared.estates import DEMO_CREDENTIALS, DEMO_POLICIES, WORLD, seed_demo_estate
-from shared.models import Scan, ScanShard, Violation, utcnow
+from devkit.estates import DEMO_CREDENTIALS, DEMO_POLICIES, WORLD, seed_demo_estate
+from shared.platform.db import utcnow
+from shared.scans.models import Scan, ScanShard, Violation
 from tests.conftest import free_port, scan_body, wait_for_scan
 from tests.fakes import SlowCloud
 
@@ -257,7 +258,7 @@ def wait_until_finalized(svc, scan_id: str, timeout: float = 30) -> Scan:
 
 
 def test_a_scan_that_cannot_be_planned_fails_with_a_reason(client, worker, svc, tenant, make_account):
-    from shared.models import CloudAccount
+    from shared.accounts.models import CloudAccount
 
     account = make_account(tenant, endpoint_url="http://127.0.0.1:9", regions=())
     with svc.db.session() as session:

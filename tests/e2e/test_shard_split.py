@@ -6,15 +6,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shared.collectors import CollectedResource
-from shared.estates import SCALE_AZURE_SUBSCRIPTIONS, SCALE_GCP_PROJECTS, SCALE_POLICIES, scale_estate
-from shared.fakes.azure import FakeAzure
-from shared.fakes.gcp import FakeAssetInventory
-from shared.inventory import upsert_resources
-from shared.models import Scan, ScanShard, Violation, utcnow
+from devkit.estates import SCALE_AZURE_SUBSCRIPTIONS, SCALE_GCP_PROJECTS, SCALE_POLICIES, scale_estate
+from devkit.fakes.azure import FakeAzure
+from devkit.fakes.gcp import FakeAssetInventory
+from shared.inventory.collectors.base import CollectedResource
+from shared.inventory.resources import upsert_resources
+from shared.platform.db import utcnow
+from shared.platform.settings import Settings
+from shared.scans.models import Scan, ScanShard, Violation
 from shared.scans.planner import InventorySizes, plan_scan, type_groups
 from shared.scans.runner import VIOLATION_STAGE, insert_violations, run_shard
-from shared.settings import Settings
 from tests.conftest import scan_body, wait_for_scan
 
 pytestmark = pytest.mark.e2e

@@ -26,13 +26,13 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
-from shared.apikeys import create_key
-from shared.db import ensure_database
-from shared.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
-from shared.migrations import upgrade
-from shared.models import ScanShard, Violation
-from shared.settings import Settings
-from shared.tenants import create_tenant
+from devkit.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
+from shared.migrations.commands import upgrade
+from shared.platform.db import ensure_database
+from shared.platform.settings import Settings
+from shared.scans.models import ScanShard, Violation
+from shared.tenants.apikeys import create_key
+from shared.tenants.service import create_tenant
 from tests.conftest import TenantHandle, free_port, scan_body, wait_for_scan
 from tests.fakes import SlowCloud
 
@@ -305,7 +305,7 @@ def svc(celery_app) -> Iterator:
 
 @pytest.fixture(scope="package")
 def app(settings, celery_app):
-    from api import create_app
+    from api.app import create_app
 
     return create_app(settings, celery=celery_app)
 

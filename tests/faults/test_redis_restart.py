@@ -14,7 +14,7 @@ import pytest
 from simple_websocket import ConnectionClosed
 from sqlalchemy import select, update
 
-from shared.models import Scan, ScanShard
+from shared.scans.models import Scan, ScanShard
 from tests.api.test_schedules import create, entry
 from tests.api.test_stream import connect, serve
 from tests.conftest import wait_for_scan

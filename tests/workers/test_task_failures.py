@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg2
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from shared.models import ScanShard
+from shared.scans.models import ScanShard
 from tests.api.test_stream import make_scan
 from workers.tasks import database_unavailable, db_retry_countdown
 

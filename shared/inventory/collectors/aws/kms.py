@@ -1,0 +1,33 @@
+"""KMS: keys with their rotation status."""
+
+from __future__ import annotations
+
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, field_equals
+from shared.inventory.collectors.base import resource_types
+
+
+@resource_types.register("aws.kms.key")
+class KmsKey(AwsResource):
+    """Customer-managed keys; AWS-managed keys are rotated by AWS and are not the account's to fix."""
+
+    service = "kms"
+    list_operation = "list_keys"
+    list_key = "Keys"
+    paging = ("Marker", "NextMarker")
+    page_size_param = "Limit"
+    id_template = "{KeyId}"
+    arn = "{KeyArn}"
+    arn_prefix = "arn:aws:kms:"
+    details = (
+        Detail("describe_key", {"KeyId": Ref("KeyId")}, "KeyMetadata", "KeyMetadata"),
+        Detail(
+            "get_key_rotation_status",
+            {"KeyId": Ref("KeyId")},
+            "KeyRotationEnabled",
+            "KeyRotationEnabled",
+            # Asymmetric, HMAC and pending-deletion keys have no rotation status.
+            missing_codes=("UnsupportedOperationException", "KMSInvalidStateException"),
+            when=field_equals("KeyMetadata.KeyManager", "CUSTOMER"),
+        ),
+    )
+    skip_when = staticmethod(field_equals("KeyMetadata.KeyManager", "AWS"))

@@ -1,0 +1,419 @@
+"""Azure collector: one paged Resource Graph query per subscription and resource type, declared as data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.rest import HttpRequest
+from azure.identity import ClientSecretCredential
+from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+from azure.mgmt.resourcegraph import ResourceGraphClient
+from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+from shared.inventory.collectors.base import (
+    GLOBAL_REGION,
+    CollectedResource,
+    CollectionError,
+    collectors,
+    jsonable,
+    resource_types,
+)
+
+ARM_SCOPE = "https://management.azure.com/.default"
+THROTTLING_STATUSES = (429, 503)
+MAX_PAGE_SIZE = 1000  # Resource Graph refuses a larger $top
+MAX_RETRY_AFTER = 60.0  # a server asking for longer is not waited for beyond this per attempt
+TOKEN_LIFETIME = 3600
+
+
+@dataclass(frozen=True)
+class Detail:
+    """An ARM GET under a listed resource's id, for settings Resource Graph does not index
+    (SQL auditing, TDE, server parameters, site config, activity log alerts)."""
+
+    path: str  # relative to the resource id, e.g. "auditingSettings/default"
+    api_version: str
+    into: str  # the top-level key of the resource document that receives the answer
+    result_key: str | None = "properties"  # the key of the answer to keep (None: the whole answer)
+    many: bool = False  # a list answer: keep `value`, collected across `nextLink` pages
+
+
+class AzureResource:
+    """Declaration of one Azure resource type; subclasses only set attributes."""
+
+    provider: ClassVar[str] = "azure"
+    # Resource Graph answers for a whole subscription in one query: every type goes to the account's
+    # single "global" shard, whatever the resources' locations.
+    global_service: ClassVar[bool] = True
+    table: ClassVar[str] = "Resources"
+    native_type: ClassVar[str]  # the Resource Graph `type`, lower case as Resource Graph returns it
+    details: ClassVar[tuple[Detail, ...]] = ()
+    # Dotted paths that change without a configuration change (states, timestamps): not hashed.
+    volatile: ClassVar[tuple[str, ...]] = ("properties.provisioningState",)
+    retryable_codes: ClassVar[tuple[int, ...]] = THROTTLING_STATUSES
+
+    @classmethod
+    def query(cls) -> str:
+        # `order by id` keeps $skipToken paging stable across pages.
+        return f"{cls.table} | where type =~ '{cls.native_type}' | order by id asc"
+
+    @classmethod
+    def uid_prefix(cls) -> str:
+        return "/subscriptions/"
+
+
+@resource_types.register("azure.resources.subscription")
+class Subscription(AzureResource):
+    table = "ResourceContainers"
+    native_type = "microsoft.resources/subscriptions"
+    # CIS 5.2 asks whether alerts exist for the subscription: attach them to it, so a policy can say so.
+    details = (Detail("providers/Microsoft.Insights/activityLogAlerts", "2020-10-01", "activityLogAlerts", many=True),)
+    volatile = ("properties.state",)
+
+
+@resource_types.register("azure.storage.account")
+class StorageAccount(AzureResource):
+    native_type = "microsoft.storage/storageaccounts"
+    volatile = ("properties.provisioningState", "properties.statusOfPrimary", "properties.statusOfSecondary")
+
+
+@resource_types.register("azure.network.nsg")
+class NetworkSecurityGroup(AzureResource):
+    native_type = "microsoft.network/networksecuritygroups"
+
+
+@resource_types.register("azure.network.public-ip")
+class PublicIpAddress(AzureResource):
+    native_type = "microsoft.network/publicipaddresses"
+
+
+@resource_types.register("azure.network.vnet")
+class VirtualNetwork(AzureResource):
+    native_type = "microsoft.network/virtualnetworks"
+
+
+@resource_types.register("azure.sql.server")
+class SqlServer(AzureResource):
+    native_type = "microsoft.sql/servers"
+    details = (
+        Detail("auditingSettings/default", "2021-11-01", "auditingSettings"),
+        Detail("firewallRules", "2021-11-01", "firewallRules", many=True),
+    )
+    volatile = ("properties.state",)
+
+
+@resource_types.register("azure.sql.database")
+class SqlDatabase(AzureResource):
+    native_type = "microsoft.sql/servers/databases"
+    details = (Detail("transparentDataEncryption/current", "2021-11-01", "transparentDataEncryption"),)
+    volatile = (
+        "properties.status",
+        "properties.earliestRestoreDate",
+        "properties.pausedDate",
+        "properties.resumedDate",
+    )
+
+
+@resource_types.register("azure.postgresql.server")
+class PostgresFlexibleServer(AzureResource):
+    native_type = "microsoft.dbforpostgresql/flexibleservers"
+    # SSL enforcement on flexible servers is a server parameter, not a property of the server.
+    details = (Detail("configurations/require_secure_transport", "2022-12-01", "requireSecureTransport"),)
+    volatile = ("properties.state",)
+
+
+@resource_types.register("azure.keyvault.vault")
+class KeyVault(AzureResource):
+    native_type = "microsoft.keyvault/vaults"
+
+
+@resource_types.register("azure.compute.vm")
+class VirtualMachine(AzureResource):
+    native_type = "microsoft.compute/virtualmachines"
+    volatile = ("properties.provisioningState", "properties.extended")  # instance view: power state
+
+
+@resource_types.register("azure.compute.disk")
+class ManagedDisk(AzureResource):
+    native_type = "microsoft.compute/disks"
+    volatile = ("properties.provisioningState", "properties.diskState", "properties.lastOwnershipUpdateTime")
+
+
+@resource_types.register("azure.web.app")
+class WebApp(AzureResource):
+    native_type = "microsoft.web/sites"
+    # Resource Graph's properties.siteConfig is mostly nulls; the site's real configuration is config/web.
+    details = (Detail("config/web", "2022-09-01", "siteConfig"),)
+    volatile = ("properties.state", "properties.lastModifiedTimeUtc", "properties.availabilityState")
+
+
+@resource_types.register("azure.containerservice.cluster")
+class KubernetesCluster(AzureResource):
+    native_type = "microsoft.containerservice/managedclusters"
+    volatile = ("properties.provisioningState", "properties.powerState")
+
+
+@resource_types.register("azure.cosmosdb.account")
+class CosmosDbAccount(AzureResource):
+    native_type = "microsoft.documentdb/databaseaccounts"
+
+
+class StaticTokenCredential:
+    """A pre-issued ARM bearer token (from the caller's own token broker, or a test's fake)."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        # The real expiry is unknown: a token that has expired is answered 401 and reported as such.
+        return AccessToken(self._token, int(time.time()) + TOKEN_LIFETIME)
+
+
+class _EndpointAuthenticationPolicy(ARMChallengeAuthenticationPolicy):
+    """Bearer tokens for an overridden endpoint: azure-core refuses to send a token over plain http,
+    which only a local fake or a private proxy speaks."""
+
+    def on_request(self, request) -> None:
+        if request.http_request.url.lower().startswith("http://"):
+            request.context["enforce_https"] = False
+        super().on_request(request)
+
+
+def credential_from(credentials: dict) -> TokenCredential:
+    """A service principal or a pre-issued token; never the ambient DefaultAzureCredential chain,
+    which would scan with whatever identity the worker happens to run as."""
+    if credentials.get("access_token"):
+        return StaticTokenCredential(credentials["access_token"])
+    principal = [credentials.get(name) for name in ("tenant_id", "client_id", "client_secret")]
+    if all(principal):
+        return ClientSecretCredential(*principal)
+    raise CollectionError(
+        "InvalidCredentials",
+        "Azure needs a service principal (tenant_id, client_id, client_secret) or an access_token",
+        region=GLOBAL_REGION,
+    )
+
+
+def _retry_after(exc: HttpResponseError) -> float | None:
+    value = exc.response.headers.get("Retry-After") if exc.response is not None else None
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:  # the HTTP-date form
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds)
+
+
+def _error(exc: AzureError, resource_type: str | None, region: str | None) -> CollectionError:
+    where = {"resource_type": resource_type, "region": region}
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code
+        arm_error = getattr(exc, "error", None)
+        message = (arm_error.message if arm_error else None) or exc.reason or str(exc)
+        if isinstance(exc, ClientAuthenticationError) or status == 401:
+            return CollectionError("AuthenticationFailed", message, **where)
+        if status == 403:
+            return CollectionError("AuthorizationFailed", message, **where)
+        if status in THROTTLING_STATUSES:
+            return CollectionError("Throttled", f"still throttled after retries: {message}", **where)
+        return CollectionError((arm_error.code if arm_error else None) or f"HTTP{status}", message, **where)
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        # The request never got an answer: refused connection, DNS, timeout, TLS.
+        return CollectionError("ConnectionError", str(exc.message or exc), **where)
+    return CollectionError(type(exc).__name__, str(exc.message or exc), **where)
+
+
+@collectors.register("azure")
+class AzureCollector:
+    """Lists Azure resources of one subscription through Resource Graph, with a service principal or
+    a pre-issued token; an endpoint override for private endpoints and the tests' fake."""
+
+    def __init__(self, account, credentials: dict, settings, *, sleep: Callable[[float], None] = time.sleep):
+        self.subscription_id = credentials.get("subscription_id")
+        if not self.subscription_id:
+            raise CollectionError("InvalidCredentials", "subscription_id is required", region=GLOBAL_REGION)
+        self.settings = settings
+        self.sleep = sleep
+        self.retry_base = 0.5
+        self.max_attempts = max(1, settings.aws_max_attempts)
+        self.credential = credential_from(credentials)
+        # The SDK's own retries are off: back-off is ours, visible and bounded by the settings.
+        options: dict[str, Any] = {"retry_total": 0, "connection_timeout": 10, "read_timeout": 60}
+        if account.endpoint_url:
+            options["base_url"] = account.endpoint_url
+            options["authentication_policy"] = _EndpointAuthenticationPolicy(self.credential, ARM_SCOPE)
+        self.client = ResourceGraphClient(self.credential, **options)
+
+    def regions(self) -> list[str]:
+        return [GLOBAL_REGION]
+
+    def _call(self, call: Callable[[], Any], spec: type[AzureResource] | None, region: str | None) -> Any:
+        """One request, retried with exponential back-off (or the server's Retry-After) on throttling."""
+        retryable = spec.retryable_codes if spec else THROTTLING_STATUSES
+        name = getattr(spec, "registry_name", None)
+        attempt = 1
+        while True:
+            try:
+                return call()
+            except HttpResponseError as exc:
+                if exc.status_code not in retryable or attempt >= self.max_attempts:
+                    raise _error(exc, name, region) from exc
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = self.retry_base * 2 ** (attempt - 1)
+            except AzureError as exc:
+                raise _error(exc, name, region) from exc
+            self.sleep(min(MAX_RETRY_AFTER, delay))
+            attempt += 1
+
+    def _query(self, query: str, skip_token: str | None, top: int, spec, region: str):
+        request = QueryRequest(
+            subscriptions=[self.subscription_id],
+            query=query,
+            options=QueryRequestOptions(top=top, skip_token=skip_token, result_format="objectArray"),
+        )
+        return self._call(lambda: self.client.resources(request), spec, region)
+
+    def pages(self, resource_type: str, region: str) -> Iterator[list[CollectedResource]]:
+        spec: type[AzureResource] = resource_types.get(resource_type)
+        top = max(1, min(MAX_PAGE_SIZE, self.settings.page_size))
+        skip_token = None
+        while True:
+            answer = self._query(spec.query(), skip_token, top, spec, region)
+            rows = list(answer.data or [])  # objectArray rows are parsed JSON already: JSON types only
+            if rows:
+                yield self._documents(spec, rows, region)
+            skip_token = answer.skip_token
+            if not skip_token:
+                if (answer.result_truncated or "").lower() == "true":
+                    # Fewer rows than exist and no way to page on: never report that as the inventory.
+                    raise CollectionError(
+                        "ResultTruncated",
+                        "Resource Graph truncated the result without a $skipToken",
+                        resource_type=resource_type,
+                        region=region,
+                    )
+                return
+
+    def _documents(self, spec: type[AzureResource], rows: list[dict], region: str) -> list[CollectedResource]:
+        if spec.details:
+            workers = min(self.settings.detail_concurrency, len(rows))
+            if workers > 1:
+                with ThreadPoolExecutor(workers) as pool:
+                    rows = list(pool.map(lambda row: self._detail(spec, row, region), rows))
+            else:
+                rows = [self._detail(spec, row, region) for row in rows]
+        return [
+            CollectedResource(
+                uid=row["id"],
+                id=row["id"],
+                name=row.get("name") or row["id"].rsplit("/", 1)[-1],
+                resource_type=spec.registry_name,
+                region=row.get("location") or GLOBAL_REGION,
+                document=row,
+                volatile=spec.volatile,
+            )
+            for row in rows
+        ]
+
+    def _detail(self, spec: type[AzureResource], row: dict, region: str) -> dict:
+        row = dict(row)
+        for detail in spec.details:
+            answer = self._arm_get(f"{row['id']}/{detail.path}", detail.api_version, spec, region)
+            if answer is None:
+                continue  # 404: not configured, the policy decides what a missing setting means
+            if detail.many:
+                items = list(answer.get("value") or [])
+                while answer.get("nextLink"):
+                    answer = self._arm_get(answer["nextLink"], None, spec, region) or {}
+                    items += answer.get("value") or []
+                row[detail.into] = jsonable(items)
+            else:
+                row[detail.into] = jsonable(answer.get(detail.result_key) if detail.result_key else answer)
+        return row
+
+    def _arm_get(self, path: str, api_version: str | None, spec, region: str) -> dict | None:
+        """A GET through the client's own pipeline (same credential, endpoint and error handling);
+        `nextLink` URLs already carry their api-version."""
+        request = HttpRequest("GET", path, params={"api-version": api_version} if api_version else None)
+
+        def call() -> dict | None:
+            # The SDK's documented way to send a raw request through the client's pipeline.
+            response = self.client._send_request(request)
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            return response.json()
+
+        return self._call(call, spec, region)
+
+    def verify(self) -> list[dict]:
+        """Whether the credentials are accepted and Resource Graph shows the subscription."""
+        try:
+            self.credential.get_token(ARM_SCOPE)
+        except AzureError as exc:
+            return [{"check": "credentials", "ok": False, "message": f"no token issued: {_error(exc, None, None)}"}]
+        try:
+            answer = self._query(Subscription.query(), None, 1, None, GLOBAL_REGION)
+        except CollectionError as exc:
+            if exc.code == "AuthenticationFailed":
+                return [{"check": "credentials", "ok": False, "message": f"token rejected: {exc.message}"}]
+            return [
+                {"check": "credentials", "ok": True, "message": "token accepted"},
+                {"check": "resource graph", "ok": False, "message": f"{exc.code}: {exc.message}"},
+            ]
+        visible = any(row.get("subscriptionId") == self.subscription_id for row in answer.data or [])
+        return [
+            {"check": "credentials", "ok": True, "message": "token accepted"},
+            {
+                "check": "resource graph",
+                "ok": visible,
+                "message": f"subscription {self.subscription_id} is "
+                + ("readable" if visible else "not visible to these credentials"),
+            },
+        ]
+
+
+def from_rows(rows: list[dict]) -> list[CollectedResource]:
+    """Rows of an uploaded Resource Graph export as the live collector shapes them; rows of types
+    we have no declaration for are left out. Exports carry no detail calls' answers, so policies
+    reading those fields see them missing (and say what missing means)."""
+    specs = {spec.native_type: spec for _, spec in resource_types.items() if getattr(spec, "provider", "") == "azure"}
+    resources = []
+    for row in rows:
+        spec = specs.get(str(row.get("type", "")).lower())
+        if spec is None:
+            continue
+        row = jsonable(row)
+        resources.append(
+            CollectedResource(
+                uid=row["id"],
+                id=row["id"],
+                name=row.get("name") or row["id"].rsplit("/", 1)[-1],
+                resource_type=spec.registry_name,
+                region=row.get("location") or GLOBAL_REGION,
+                document=row,
+                volatile=spec.volatile,
+            )
+        )
+    return resources

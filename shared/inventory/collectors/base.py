@@ -1,0 +1,99 @@
+"""What every collector shares: a collected resource and its configuration hash, typed collection
+errors (recorded per shard, never read as "no resources"), the Collector protocol, and the
+registries of resource types and collectors (filled by collectors.providers)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from shared.platform.registry import Registry
+
+GLOBAL_REGION = "global"
+
+
+@dataclass(frozen=True)
+class CollectedResource:
+    uid: str  # globally unique: an ARN, an Azure resource id, a GCP full resource name
+    id: str  # the provider's short id (bucket name, sg-..., ...)
+    name: str
+    resource_type: str
+    region: str
+    document: dict = field(repr=False)
+    volatile: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def provider(self) -> str:
+        return self.resource_type.split(".", 1)[0]
+
+    @cached_property
+    def config_hash(self) -> str:
+        """Stable over fields that change without a configuration change (timestamps, power
+        states); `volatile` names them as top-level keys or dotted paths such as `properties.x`."""
+        stable = dict(self.document)
+        for path in self.volatile:
+            *parents, leaf = path.split(".")
+            node: Any = stable
+            for part in parents:
+                child = node.get(part) if isinstance(node, dict) else None
+                if not isinstance(child, dict):
+                    node = None
+                    break
+                # Copy only the dicts on the path (the parent is a copy already): the document stays as is.
+                node[part] = node = dict(child)
+            if isinstance(node, dict):
+                node.pop(leaf, None)
+        return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def jsonable(value: Any) -> Any:
+    """The document as JSON types: timestamps become ISO strings, bytes and sets are converted."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class CollectionError(Exception):
+    """A listing that failed: which type, which region, the provider's error code and message."""
+
+    def __init__(self, code: str, message: str, *, resource_type: str | None = None, region: str | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.resource_type = resource_type
+        self.region = region
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "resource_type": self.resource_type,
+            "region": self.region,
+        }
+
+
+class Collector(Protocol):
+    """What a shard needs from a provider's collector."""
+
+    def regions(self) -> list[str]: ...
+
+    def pages(self, resource_type: str, region: str) -> Iterator[list[CollectedResource]]: ...
+
+
+# Every resource type of every provider, by canonical name such as `aws.s3.bucket`.
+resource_types: Registry[type] = Registry("resource type")
+# Collector factories by provider: factory(account, credentials, settings) -> Collector.
+# Each also offers verify() -> [{check, ok, message}] for POST /v1/accounts/<id>/verify.
+collectors: Registry[Any] = Registry("collector")

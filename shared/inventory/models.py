@@ -1,0 +1,37 @@
+"""PostgreSQL schema of the inventory: one row per resource per account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.platform.db import Base, utcnow
+
+
+class Resource(Base):
+    """The inventory: one row per cloud resource per account, refreshed by every scan that sees it."""
+
+    __tablename__ = "resources"
+    __table_args__ = (
+        UniqueConstraint("account_id", "resource_uid", name="uq_resources_account_uid"),
+        Index("ix_resources_tenant_type", "tenant_id", "resource_type"),
+        Index("ix_resources_account_type", "account_id", "resource_type"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("cloud_accounts.id"))
+    provider: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_uid: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    config: Mapped[dict]
+    config_hash: Mapped[str] = mapped_column(String(64))
+    # When config_hash last changed: incremental scans re-evaluate only what changed since their baseline.
+    config_changed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_scan_id: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,143 @@
+"""The resources every scan and upload saw: one row per resource per account, upserted in bulk,
+browsed by callers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+
+from shared.inventory.collectors.base import CollectedResource
+from shared.inventory.models import Resource
+from shared.platform.bulk import Stage
+from shared.platform.durations import iso
+from shared.platform.errors import NotFound
+from shared.platform.globs import glob_to_like
+
+RESOURCE_STAGE = Stage(
+    "resource_stage",
+    (
+        ("provider", "text"),
+        ("region", "text"),
+        ("resource_type", "text"),
+        ("resource_uid", "text"),
+        ("name", "text"),
+        ("config", "jsonb"),
+        ("config_hash", "text"),
+    ),
+)
+
+
+def upsert_resources(
+    session,
+    tenant_id: str,
+    account_id: str,
+    resources: list[CollectedResource],
+    now: datetime,
+    scan_id: str | None = None,
+) -> None:
+    """Upsert resources (unique uids) into the account's inventory: COPY into a staging table,
+    then one INSERT ... ON CONFLICT. What a scan or an upload sees refreshes `last_seen`, and
+    `config_changed_at` moves only when the hash does."""
+    if not resources:
+        return
+    RESOURCE_STAGE.load(
+        session,
+        ((r.provider, r.region, r.resource_type, r.uid, r.name, r.document, r.config_hash) for r in resources),
+    )
+    staged = RESOURCE_STAGE.table.c
+    constants = {
+        "tenant_id": literal(tenant_id),
+        "account_id": literal(account_id),
+        "first_seen": literal(now),
+        "last_seen": literal(now),
+        "config_changed_at": literal(now),
+    }
+    if scan_id:
+        constants["last_scan_id"] = literal(scan_id)
+    varying = {name: staged[name] for name, _ in RESOURCE_STAGE.columns}
+    columns = {**constants, **varying}
+    stmt = insert(Resource).from_select(list(columns), select(*columns.values()))
+    excluded, table = stmt.excluded, Resource.__table__.c
+    changes = {
+        name: getattr(excluded, name)
+        for name in ("name", "region", "resource_type", "config", "config_hash", "last_seen")
+    }
+    changes["config_changed_at"] = case(
+        (table.config_hash != excluded.config_hash, excluded.last_seen), else_=table.config_changed_at
+    )
+    if scan_id:
+        changes["last_scan_id"] = excluded.last_scan_id
+    session.execute(stmt.on_conflict_do_update(constraint="uq_resources_account_uid", set_=changes))
+
+
+class ResourceQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    provider = fields.String(validate=validate.OneOf(("aws", "azure", "gcp")))
+    account_id = fields.String()
+    region = fields.String()
+    type = fields.String()
+    id = fields.String(metadata={"description": "glob over the resource's uid (ARN, Azure id, GCP name)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+def list_resources(session, tenant_id: str, query: dict) -> tuple[list[Resource], int]:
+    conditions = [Resource.tenant_id == tenant_id]
+    for name, column in (
+        ("provider", Resource.provider),
+        ("account_id", Resource.account_id),
+        ("region", Resource.region),
+        ("type", Resource.resource_type),
+    ):
+        if query.get(name):
+            conditions.append(column == query[name])
+    if query.get("id"):
+        conditions.append(Resource.resource_uid.like(glob_to_like(query["id"]), escape="\\"))
+    total = session.scalar(select(func.count()).select_from(Resource).where(*conditions))
+    rows = session.scalars(
+        select(Resource).where(*conditions).order_by(Resource.id).limit(query["limit"]).offset(query["offset"])
+    ).all()
+    return list(rows), total
+
+
+def parse_resource_id(value: str) -> int:
+    prefix, _, number = value.partition("_")
+    if prefix != "res" or not number.isdigit():
+        raise NotFound(f"Resource {value} does not exist")
+    return int(number)
+
+
+def get_resource(session, tenant_id: str, resource_id: str) -> Resource:
+    row = session.scalar(
+        select(Resource).where(Resource.id == parse_resource_id(resource_id), Resource.tenant_id == tenant_id)
+    )
+    if row is None:
+        raise NotFound(f"Resource {resource_id} does not exist")
+    return row
+
+
+def render(row: Resource) -> dict[str, Any]:
+    return {
+        "id": f"res_{row.id}",
+        "uid": row.resource_uid,
+        "name": row.name,
+        "type": row.resource_type,
+        "provider": row.provider,
+        "account_id": row.account_id,
+        "region": row.region,
+        "config_hash": row.config_hash,
+        "first_seen": iso(row.first_seen),
+        "last_seen": iso(row.last_seen),
+        "last_scan_id": row.last_scan_id,
+    }
+
+
+def render_details(row: Resource, violations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The resource with its configuration and its violations in the last scan that saw it."""
+    return {**render(row), "configuration": row.config, "violations": violations}

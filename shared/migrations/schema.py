@@ -1,0 +1,30 @@
+"""Every table of the schema, gathered from the domain packages that own them: what migrations
+compare against."""
+
+from shared.accounts.models import CloudAccount
+from shared.catalog.models import CustomFramework, CustomPolicy
+from shared.inventory.models import Resource
+from shared.notifications.models import NotificationChannel, NotificationDelivery
+from shared.platform.db import Base
+from shared.remediation.models import RemediationAttempt
+from shared.scans.models import Scan, ScanShard, Violation
+from shared.schedules.models import Schedule, ScheduleRun
+from shared.tenants.models import ApiKey, Tenant
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "CloudAccount",
+    "CustomFramework",
+    "CustomPolicy",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "RemediationAttempt",
+    "Resource",
+    "Scan",
+    "ScanShard",
+    "Schedule",
+    "ScheduleRun",
+    "Tenant",
+    "Violation",
+]

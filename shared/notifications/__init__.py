@@ -1,0 +1,1 @@
+"""Notifications: channel types (one module each), channel management, messages and delivery."""

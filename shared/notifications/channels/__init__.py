@@ -1,0 +1,1 @@
+"""Notification channel types: the base (base), one module per type, and all of them (types)."""
