@@ -24,7 +24,7 @@ METRICS_DIR := $(RUN)/metrics
 help:
 	@echo "make demo     install, migrate, and run a real scan end to end through the REST API"
 	@echo "make test     install and run the test suite (PostgreSQL and Redis on 127.0.0.1)"
-	@echo "make bench    print every performance figure (about 20 min; BENCH_SIZES=10000,100000)"
+	@echo "make bench    print every performance figure (about 30 min; BENCH_SIZES=10000,100000)"
 	@echo "make bench-quick  the scale benches at small sizes (a few minutes)"
 	@echo "make migrate  create/upgrade the database schema"
 	@echo "make up/down  run api (gunicorn), worker and beat locally in the background"
@@ -59,8 +59,10 @@ bench: migrate
 	$(WITH_KEYS) $(BIN)/python -m bench.discovery
 	$(WITH_KEYS) $(BIN)/python -m bench.schedules
 	$(WITH_KEYS) $(BIN)/python -m bench.stream_latency
+	$(WITH_KEYS) $(BIN)/python -m bench.slow_clients
 	$(WITH_KEYS) $(BIN)/python -m bench.api_load
 	$(WITH_KEYS) $(BIN)/python -m bench.write_path
+	$(WITH_KEYS) $(BIN)/python -m bench.upload
 	$(WITH_KEYS) $(BIN)/python -m bench.read_load --rate 10 --seconds 90
 	$(WITH_KEYS) $(BIN)/python -m bench.report_render
 	$(WITH_KEYS) $(BIN)/python -m bench.estate_scale --sizes $(BENCH_SIZES)
@@ -85,7 +87,7 @@ else
 up: migrate $(FLOWER_AUTH)
 	rm -rf $(METRICS_DIR) && mkdir -p $(RUN) $(METRICS_DIR)
 	$(WITH_KEYS) $(BIN)/gunicorn --daemon --pid $(RUN)/api.pid --bind $(API_BIND) --workers 2 \
-		--worker-class gthread --threads 256 --config python:api.gunicorn_conf \
+		--config python:api.gunicorn_conf --control-socket $(CURDIR)/$(RUN)/api.ctl \
 		--error-logfile $(RUN)/api.log 'api.wsgi:app'
 	$(WITH_KEYS) $(BIN)/celery -A workers.main worker --detach --pidfile $(RUN)/worker.pid \
 		--logfile $(RUN)/worker.log -Q $(QUEUES) -c $(WORKER_CONCURRENCY) -n worker@%h

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import json_body, load, pagination, services, tenant_id
+from api.idempotency import idempotent
 from shared.accounts import service as accounts
 from shared.inventory import uploads, verify
 
@@ -12,6 +13,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/v1/accounts")
 
 
 @bp.post("")
+@idempotent
 def create_account():
     data = load(accounts.AccountRequestSchema(), json_body())
     return accounts.render(accounts.create_account(services(), tenant_id(), data)), 201
@@ -49,6 +51,11 @@ def verify_account(account_id: str):
 def push_inventory(account_id: str):
     request.max_content_length = services().settings.max_upload_length  # inventories are large
     summary = uploads.push_upload(
-        services(), tenant_id(), account_id, request.content_type, request.get_data(), request.args.get("mode")
+        services(), tenant_id(), account_id, request.content_type, request.stream, request.args.get("mode")
     )
     return summary, 202
+
+
+# Read as a stream, never buffered: the input guard leaves this body to the upload's own checks,
+# which refuse NUL characters (and whatever else PostgreSQL cannot store) naming where they are.
+push_inventory.streams_body = True

@@ -23,8 +23,8 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.json.sort_keys = False  # keep the field order of the API reference
     app.extensions["policycortex"] = celery.services
     register_error_handlers(app)
-    init_limits(app, settings)  # first: floods are limited before any database work
-    register_auth(app)
+    register_auth(app, settings)  # first: callers without a valid key are limited per address here
+    init_limits(app, settings)  # then every key's own budget, over all routes together
     init_observability(app)  # after auth, to bind the tenant; its request id and clock start before every hook
     register_input_guard(app)
     app.register_blueprint(schedules.bp)  # before scans: /v1/scans/schedules is not a scan id

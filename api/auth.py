@@ -6,6 +6,8 @@ from flask import Flask, g, request
 
 from api.context import services
 from api.errors import envelope
+from api.limits import FailedAuthentication
+from shared.platform.settings import Settings
 from shared.tenants.apikeys import authenticate
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -33,17 +35,33 @@ def forbidden(scope: str):
     return envelope(403, "insufficient_scope", "AUTH_002", f"The API key lacks the '{scope}' scope")
 
 
-def register_auth(app: Flask) -> None:
+def too_many_failures(retry_after: int):
+    return envelope(
+        429,
+        "rate_limited",
+        "REQ_429",
+        "Too many requests without a valid API key from this address",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def register_auth(app: Flask, settings: Settings) -> None:
+    failures = app.extensions["policycortex_auth_failures"] = FailedAuthentication(settings)
+
     @app.before_request
     def _authenticate():
         if not request.path.startswith("/v1/") or getattr(request.url_rule, "endpoint", "").endswith("_public"):
             return None
+        retry_after = failures.exhausted()
+        if retry_after is not None:
+            return too_many_failures(retry_after)
         key = presented_key()
-        if key is None:
-            return unauthorized()
-        with services().db.session() as session:
-            principal = authenticate(session, key)
+        principal = None
+        if key is not None:
+            with services().db.session() as session:
+                principal = authenticate(session, key)
         if principal is None:
+            failures.record()
             return unauthorized()
         g.principal = principal
         scope = "read" if request.method in READ_METHODS else "write"

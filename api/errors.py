@@ -48,13 +48,18 @@ def envelope(http_status: int, error: str, code: str, description: str, *, detai
 
 def register_input_guard(app: Flask) -> None:
     """NUL characters cannot be stored or compared by PostgreSQL: refuse them at the edge, in the
-    path, the query string and the body alike, instead of failing deep inside a query."""
+    path, the query string and the body alike, instead of failing deep inside a query. A view marked
+    `streams_body` (the inventory upload, up to its own larger limit) reads its body as a stream and
+    refuses NULs in it itself, naming where: its body is not buffered here."""
 
     @app.before_request
     def _no_nul():
         values = [*request.args.values(), *(request.view_args or {}).values()]
+        streamed = getattr(app.view_functions.get(request.endpoint), "streams_body", False)
         if any("\x00" in str(value) for value in values) or (
-            request.content_length and (b"\x00" in request.get_data() or b"\\u0000" in request.get_data())
+            request.content_length
+            and not streamed
+            and (b"\x00" in request.get_data() or b"\\u0000" in request.get_data())
         ):
             return envelope(
                 400,

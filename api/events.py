@@ -13,6 +13,7 @@ bp = Blueprint("events", __name__, url_prefix="/v1/events")
 @bp.post("")
 def accept_events():
     body = json_body()
-    if isinstance(body, list) and body and body[0].get("eventType") == triggers.EVENT_GRID_VALIDATION:
-        return {"validationResponse": body[0]["data"]["validationCode"]}  # Event Grid's subscription handshake
+    validation = triggers.event_grid_validation(body)
+    if validation is not None:
+        return {"validationResponse": validation}  # Event Grid's subscription handshake
     return triggers.accept_events(services(), tenant_id(), body, request.args.get("account_id")), 202

@@ -110,6 +110,15 @@ ACCEPTED = {
     "events.accept_events",
     "accounts.push_inventory",
 }
+# Creations that take an Idempotency-Key header (api/idempotency.py).
+IDEMPOTENT = {"scans.trigger_scan", "schedules.create_schedule", "accounts.create_account"}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "The same key and body within 24 h answers the first answer again; another body is 422",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 ERRORS = {
     "400": "Invalid request (envelope with one `details` entry per bad field)",
     "401": "Missing, unknown, revoked or expired API key",
@@ -174,6 +183,9 @@ def _responses(endpoint: str, method: str) -> dict[str, Any]:
     answers = {code: {"description": description, **(_content(RESPONSES[endpoint]) if endpoint in RESPONSES else {})}}
     for status, text, schema in ALSO.get(endpoint, ()):
         answers[status] = {"description": text, **_content(schema)}
+    if endpoint in IDEMPOTENT:
+        reused = "REQ_422: the Idempotency-Key was used with another body"
+        answers["422"] = {"description": reused, **_content(responses.ErrorSchema)}
     for status, text in ERRORS.items():
         answers[status] = {"description": text, **_content(responses.ErrorSchema)}
         if status in ERROR_HEADERS:
@@ -215,6 +227,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
             }
             if not rule.endpoint.endswith("_public"):
                 operation["security"] = [{"bearer": []}]
+            if rule.endpoint in IDEMPOTENT:
+                operation["parameters"].append(IDEMPOTENCY_KEY)
             if rule.endpoint in QUERIES and method == "GET":
                 operation["parameters"].append({"in": "query", "schema": QUERIES[rule.endpoint]})
             if rule.endpoint in BODIES:

@@ -83,7 +83,13 @@ class ScanCreatedSchema(ScanHeadSchema):
     created_at = fields.DateTime(required=True)
     estimated_duration = fields.String(required=True, allow_none=True, metadata={"description": "e.g. `25m`"})
     estimated_resources = fields.Integer(required=True, allow_none=True)
+    estimate_basis = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(("history", "inventory", "heuristic")),
+        metadata={"description": "the last scan of the scope, the accounts' inventory, or a per-region heuristic"},
+    )
     queue_position = fields.Integer(required=True, metadata={"description": "1 = next to start; 0 = not waiting"})
+    scheduled_for = fields.DateTime(allow_none=True, metadata={"description": "a future scan: when it starts"})
     monitoring = fields.Nested(MonitoringSchema, required=True)
 
 
@@ -95,6 +101,10 @@ class ResultsSummarySchema(Schema):
     resources_scanned = fields.Integer(required=True)
 
 
+class ListProgressSchema(Schema):
+    percentage = fields.Float(required=True, metadata={"description": "as in GET /v1/scans/<id>"})
+
+
 class ScanListItemSchema(ScanHeadSchema):
     cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), required=True)
     frameworks = fields.List(fields.String(), required=True)
@@ -102,6 +112,7 @@ class ScanListItemSchema(ScanHeadSchema):
     started_at = fields.DateTime(required=True, allow_none=True)
     completed_at = fields.DateTime(required=True, allow_none=True)
     duration = fields.String(required=True, allow_none=True, metadata={"description": "e.g. `45m32s`"})
+    progress = fields.Nested(ListProgressSchema)
     results_summary = fields.Nested(ResultsSummarySchema, required=True)
 
 
@@ -111,9 +122,15 @@ class ScanListSchema(Schema):
 
 
 class ProgressSchema(Schema):
-    total_resources = fields.Integer(required=True)
+    total_resources = fields.Integer(required=True, metadata={"description": "an estimate until it completed"})
     scanned_resources = fields.Integer(required=True)
-    percentage = fields.Float(required=True)
+    percentage = fields.Float(required=True, metadata={"description": "only grows; 100 only once completed"})
+    basis = fields.String(
+        validate=validate.OneOf(("inventory", "shards")),
+        metadata={"description": "inventory: weighted by each shard's expected resources; shards: equal shares"},
+    )
+    total_is_estimate = fields.Boolean()
+
 
 
 class ScanErrorSchema(Schema):
@@ -165,6 +182,8 @@ class ScanDetailsSchema(ScanHeadSchema):
     cancelled_at = fields.DateTime(allow_none=True)
     duration = fields.String(required=True, allow_none=True)
     queue_position = fields.Integer()
+    scheduled_for = fields.DateTime(allow_none=True, metadata={"description": "a future scan: when it starts"})
+    schedule_id = fields.String(allow_none=True, metadata={"description": "the schedule that fired the scan"})
     progress = fields.Nested(ProgressSchema, required=True)
     results = fields.Nested(ScanResultsSchema, required=True)
     remediation = fields.Nested(RemediationSummarySchema, required=True)
@@ -414,7 +433,7 @@ class FrameworkListSchema(Schema):
 class ScheduleRunSchema(Schema):
     trigger = fields.String(required=True, metadata={"description": "cron, manual, webhook, resource_change, ..."})
     fire_time = fields.DateTime(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("pending", "created", "rejected")))
+    status = fields.String(required=True, validate=validate.OneOf(("pending", "created", "rejected", "skipped")))
     scan_id = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
@@ -488,8 +507,8 @@ class ChannelListSchema(Schema):
 
 
 class DeliverySchema(Schema):
-    id = fields.Integer(required=True)
-    channel_id = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "dlv_ and 16 hex digits"})
+    channel_id = fields.String(required=True, allow_none=True, metadata={"description": "null: not sent (last_error)"})
     channel_type = fields.String(required=True)
     event = fields.String(required=True, validate=validate.OneOf(EVENTS))
     scan_id = fields.String(required=True, allow_none=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
+from api.idempotency import idempotent
 from shared.catalog.service import catalog_for
 from shared.platform.errors import InvalidScanConfig
 from shared.scans import remediate, render, results, service
@@ -14,6 +15,7 @@ bp = Blueprint("scans", __name__, url_prefix="/v1/scans")
 
 
 @bp.post("")
+@idempotent
 def trigger_scan():
     body = load(ScanRequestSchema(), json_body(), InvalidScanConfig)
     scan = service.create_scan(services(), tenant_id(), body)
@@ -56,14 +58,15 @@ def list_violations(scan_id: str):
     with services().db.session() as session:
         scan = service.get_scan(session, tenant_id(), scan_id)
         catalog = catalog_for(session, scan.tenant_id)
-        rows, total, more = results.list_violations(session, scan, catalog, query, cache=services().redis)
+        after = results.decode_cursor(services().vault, scan.id, query.get("cursor"))
+        rows, total, more = results.list_violations(session, scan, catalog, query, after, cache=services().redis)
     return {
         "violations": results.render_violations(rows, catalog),
         "pagination": {
             "total": total,
             "limit": query["limit"],
             "has_more": more,
-            "next_cursor": f"vio_{rows[-1].id}" if more else None,
+            "next_cursor": results.encode_cursor(services().vault, scan.id, rows[-1].id) if more else None,
         },
     }
 

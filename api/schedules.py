@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from api.context import base_url, json_body, load, pagination, services, tenant_id
+from api.idempotency import idempotent
 from shared.scans import render
 from shared.scans.service import get_scan, queue_position
 from shared.schedules import service as schedules
@@ -20,6 +21,7 @@ def _render(schedule, *, secret=None) -> dict:
 
 
 @bp.post("")
+@idempotent
 def create_schedule():
     schedule, secret = schedules.create_schedule(services(), tenant_id(), json_body())
     return _render(schedule, secret=secret), 201

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, current_app, request
@@ -16,7 +17,7 @@ from api.auth import presented_key
 from api.context import base_url, services
 from shared.platform.errors import NotFound
 from shared.platform.settings import Settings
-from shared.scans import stream
+from shared.scans import stream, stream_limits
 from shared.tenants.apikeys import authenticate
 
 log = logging.getLogger(__name__)
@@ -28,39 +29,53 @@ PING_SECONDS = 25  # below the 30-60 s idle timeouts of common proxies and load 
 RECHECK_SECONDS = 15.0  # a quiet stream re-reads its scan this often (a lost `completed` event)
 MAX_CLIENT_MESSAGE = 4096  # the stream is one-way: anything larger from a client closes it
 CLOSE_WAIT_SECONDS = 2.0  # how long a client gets to answer our close frame and hang up
-# Streams one process serves at once: below gunicorn's --threads (256 in `make up` and compose), so
-# that 32 threads always remain for REST calls.
-MAX_STREAMS = 224
+# Streams one process serves at once: half the connections a gevent worker accepts
+# (api/gunicorn_conf.py worker_connections), so the other half stays for REST calls and slow clients.
+MAX_STREAMS = 2000
+# The streams' own Redis connections: the one subscription of the process, and short calls (counters,
+# tenant leases), which wait for a free connection rather than fail when a burst of streams starts.
+STREAM_REDIS_CONNECTIONS = 64
+REDIS_CLIENT_NAME = "policycortex-stream"  # what CLIENT LIST shows for them
+# Streams reading the database at once in one process (authentication, snapshots, rechecks). A burst of
+# streams (clients reconnecting after a deploy) would otherwise all wait for the pool's 30 connections at
+# once, and those still waiting after its 5 s timeout would close with 1011. Streams take turns instead,
+# and the rest of the pool stays free for REST calls.
+STREAM_DB_TURNS = 10
 
 
 @dataclass
 class StreamExtension:
     """The stream's state in one process."""
 
-    # Each stream holds a Redis connection for its subscription, so streams get a pool of their own:
-    # with the shared one (redis-py's default: 100 connections) they would exhaust it and starve REST.
+    # Streams get a pool of their own: a burst of them must not drain the shared one and starve REST.
     redis: Redis
-    slots: stream.StreamSlots
+    channels: stream.ScanChannels  # one subscription for every stream of the process
+    slots: stream_limits.StreamSlots  # this process's streams
+    tenants: stream_limits.TenantStreams  # each tenant's streams, over every API process
+    db_turns: threading.BoundedSemaphore  # streams reading the database at once
 
 
 def init_app(
     app: Flask, settings: Settings, *, max_streams: int = MAX_STREAMS, ping_seconds: float = PING_SECONDS
 ) -> None:
     """Bind the extension and the route; the factory calls this once."""
+    redis = Redis(
+        connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=STREAM_REDIS_CONNECTIONS,
+            client_name=REDIS_CLIENT_NAME,
+            timeout=10,
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+        )
+    )
     app.extensions["policycortex_stream"] = StreamExtension(
-        redis=Redis(
-            connection_pool=BlockingConnectionPool.from_url(
-                settings.redis_url,
-                # One connection per subscription and a few for short calls, which wait for one
-                # (`timeout`) rather than fail when every stream reads its counters at once.
-                max_connections=max_streams + 16,
-                timeout=10,
-                socket_timeout=10,
-                socket_connect_timeout=5,
-                health_check_interval=30,
-            )
-        ),
-        slots=stream.StreamSlots(max_streams),
+        redis=redis,
+        channels=stream.ScanChannels(redis),
+        slots=stream_limits.StreamSlots(max_streams),
+        tenants=stream_limits.TenantStreams(redis, settings.max_streams_per_tenant),
+        db_turns=threading.BoundedSemaphore(STREAM_DB_TURNS),
     )
     app.config.setdefault(
         "SOCK_SERVER_OPTIONS",
@@ -94,26 +109,43 @@ def scan_stream(ws: Server, scan_id: str) -> None:
 def _serve(ws: Server, extension: StreamExtension, scan_id: str) -> tuple[int, str]:
     """Authenticate, then relay the scan's feed; the close code and reason to end with."""
     svc = services()
+    failures = current_app.extensions["policycortex_auth_failures"]
+    if failures.exhausted() is not None:  # this address spent its budget of failed keys
+        return stream.CLOSE_TRY_AGAIN_LATER, "Too many requests without a valid API key from this address"
     key = presented_key() or stream.key_from_subprotocols(request.headers.get("Sec-WebSocket-Protocol"))
     try:
-        with svc.db.session() as session:
+        with extension.db_turns, svc.db.session() as session:
             principal = authenticate(session, key) if key else None
         if principal is None:
+            failures.record()
             return stream.CLOSE_BAD_KEY, "A valid API key is required"
         if not {"read", "admin"} & principal.scopes:
             return stream.CLOSE_FORBIDDEN, "The API key lacks the 'read' scope"
-        base = base_url()
-        feed = stream.ScanFeed(
-            extension.redis,
-            scan_id,
-            lambda: stream.load_view(svc, extension.redis, principal.tenant_id, scan_id, base),
-            recheck_seconds=current_app.config["STREAM_RECHECK_SECONDS"],
-        )
-        with feed:
-            for message in feed.messages(lambda: _client_open(ws)):
-                ws.send(json.dumps(message, default=str))
+        lease = extension.tenants.acquire(principal.tenant_id)
+        if lease is None:
+            return stream.CLOSE_TRY_AGAIN_LATER, "Too many streams for this tenant; close one or retry shortly"
+        try:
+            base = base_url()
+
+            def load() -> stream.ScanView:
+                with extension.db_turns:
+                    return stream.load_view(svc, extension.redis, principal.tenant_id, scan_id, base)
+
+            feed = stream.ScanFeed(
+                extension.channels, scan_id, load, recheck_seconds=current_app.config["STREAM_RECHECK_SECONDS"]
+            )
+
+            def still_open() -> bool:
+                lease.keep()
+                return _client_open(ws)
+
+            with feed:
+                for message in feed.messages(still_open):
+                    ws.send(json.dumps(message, default=str))
+        finally:
+            lease.release()
     except ConnectionClosed:
-        pass  # the client left; leaving the `with` released the subscription
+        pass  # the client left; leaving the `with` left the scan's channel
     except NotFound:
         return stream.CLOSE_NOT_FOUND, f"Scan {scan_id} does not exist"
     except Exception:
@@ -133,9 +165,8 @@ def _client_open(ws: Server) -> bool:
 
 
 def _close(ws: Server, code: int, reason: str) -> None:
-    """Send the close frame, wait for the client to hang up, and hang up ourselves if it does not.
-    The waiting happens here, in this stream's own thread: gunicorn's gthread worker lingers on a
-    finished connection until the peer hangs up, in the loop that accepts every other connection."""
+    """Send the close frame, wait for the client to hang up, and hang up ourselves if it does not:
+    a client that never answers the close frame cannot keep its connection (and its greenlet)."""
     try:
         ws.close(code, reason)
     except ConnectionClosed:

@@ -22,7 +22,10 @@ def beat_settings(settings: Settings) -> dict:
                 "schedule": 300.0,
                 "options": {"queue": "housekeeping"},
             },
-            "scans-reap": {"task": "scans-reap", "schedule": 60.0, "options": {"queue": "housekeeping"}},
+            # Every 30 s: a shard whose worker died is relaunched within a lease (45 s) and a period.
+            "scans-reap": {"task": "scans-reap", "schedule": 30.0, "options": {"queue": "housekeeping"}},
+            # Future scans (execution.start_at) join their queue within 15 s of their time.
+            "scans-start-due": {"task": "scans-start-due", "schedule": 15.0, "options": {"queue": "housekeeping"}},
             # Hourly: retention deletes expired violations in batches (POLICYCORTEX_RETENTION_DAYS).
             "scans-purge": {"task": "scans-purge", "schedule": 3600.0, "options": {"queue": "housekeeping"}},
             "schedules-reconcile": {

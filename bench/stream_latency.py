@@ -1,10 +1,11 @@
 """Scan stream latency, from an event's publish on `scan:<id>` to its arrival at websocket clients (p50,
-p99) with 1, 50 and 200 clients on one scan, and the peak number of streams one API process holds.
+p99) with 1, 50 and 200 clients on one scan; a tenant at its stream cap while another connects; and
+the peak number of streams one API process holds.
 
-The API runs as in production: gunicorn, one gthread worker process (each stream holds one of its
-threads). The clients and the publisher share this process, so one clock times every event.
+The API runs as in production: gunicorn with api/gunicorn_conf.py (the gevent worker of api/serving.py),
+one worker process. The clients and the publisher share this process, so one clock times every event.
 
-    make migrate && python -m bench.stream_latency [--threads 256] [--events 100]
+    make migrate && python -m bench.stream_latency [--events 100] [--tenant-cap 250] [--peak-tenants 9]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Target(NamedTuple):
     path: str
     key: str
     worker_pid: int
+    scan_id: str
 
 
 def api_app():
@@ -62,24 +64,29 @@ def api_app():
 
 
 @contextmanager
-def gunicorn(threads: int) -> Iterator[tuple[int, int]]:
-    """One gthread worker process; yields its port and the worker's pid."""
+def gunicorn(tenant_cap: int) -> Iterator[tuple[int, int]]:
+    """One worker process as `make up` runs it; yields its port and the worker's pid."""
     port = free_port()
     LOG_DIR.mkdir(exist_ok=True)
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
+        "--config",
+        "python:api.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
         "1",
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
         "bench.stream_latency:api_app()",
     ]
+    env = {
+        **os.environ,
+        "POLICYCORTEX_MAX_STREAMS_PER_TENANT": str(tenant_cap),
+        "POLICYCORTEX_LOG_LEVEL": "WARNING",
+        # Thousands of handshakes from one address and key within a minute: not what is measured here.
+        "POLICYCORTEX_RATE_LIMIT": "1000000/minute",
+    }
     with open(LOG_DIR / "stream-bench-api.log", "w") as log:
-        master = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        master = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -89,7 +96,7 @@ def gunicorn(threads: int) -> Iterator[tuple[int, int]]:
                 try:
                     if requests.get(f"{url}/healthz", timeout=2).ok:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # still importing the app
                     time.sleep(0.2)
             children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
             yield port, int(children[0])
@@ -130,15 +137,19 @@ class Fleet:
         self.reader.start()
 
     def _open(self) -> tuple[socket.socket, WSConnection] | None:
-        """Handshake; None when the server did not take the stream within the timeout."""
-        host, port, path, key, _ = self.target
+        """Handshake; None when the server did not take the stream within the timeout, or hung up."""
+        host, port, path, key, *_ = self.target
         sock = socket.create_connection((host, port), timeout=self.handshake_timeout)
         conn = WSConnection(ConnectionType.CLIENT)
         headers = [("Authorization", f"Bearer {key}")]
         sock.sendall(conn.send(Request(host=host, target=path, extra_headers=headers)))
         try:
             while True:
-                conn.receive_data(sock.recv(65536))
+                data = sock.recv(65536)
+                if not data:  # hung up before answering
+                    sock.close()
+                    return None
+                conn.receive_data(data)
                 events = list(conn.events())
                 if any(isinstance(event, AcceptConnection) for event in events):
                     self._handle(sock, conn, events, [], time.perf_counter())
@@ -237,34 +248,76 @@ def measure(svc: Services, target: Target, scan_id: str, clients: int, events: i
     }
 
 
-def peak_streams(svc: Services, target: Target, scan_id: str, attempts: int) -> dict:
-    """Open `attempts` streams at once and count those held. Streams beyond the API's cap are closed
-    with 1013 (retry later); without a cap they would wait for a free gunicorn thread, and REST calls
-    with them. A REST call is timed meanwhile."""
-    before = proc_status(target.worker_pid)
-    fleet = Fleet(target, attempts, handshake_timeout=10)
-    wait(lambda: len(fleet.snapshots) + len(fleet.closes) >= len(fleet.connections), 30, "every answer")
-    at_peak = proc_status(target.worker_pid)
-    held = subscribers(svc, scan_id)
+def answered(fleet: Fleet) -> bool:
+    return len(fleet.snapshots) + len(fleet.closes) >= len(fleet.connections)
+
+
+def held(fleet: Fleet) -> int:
+    """Streams that got their snapshot and were not closed since."""
+    return len(fleet.snapshots) - sum(1 for code in fleet.closes if code != 1013)
+
+
+def rest_call(target: Target) -> str:
+    """An authenticated GET /v1/scans, timed."""
     started = time.perf_counter()
     try:
-        status = requests.get(f"http://{target.host}:{target.port}/healthz", timeout=5).status_code
-        rest = f"HTTP {status} in {1000 * (time.perf_counter() - started):.0f} ms"
+        headers = {"Authorization": f"Bearer {target.key}"}
+        status = requests.get(f"http://{target.host}:{target.port}/v1/scans", headers=headers, timeout=10).status_code
+        return f"HTTP {status} in {1000 * (time.perf_counter() - started):.0f} ms"
     except requests.RequestException:
-        rest = "no answer within 5 s"
-    fleet.close()
-    return {
-        "attempted": attempts,
-        "held": held,
+        return "no answer within 10 s"
+
+
+def tenant_cap(svc: Services, greedy: Target, other: Target, cap: int, extra: int) -> dict:
+    """One tenant opens `cap + extra` streams: `extra` of them are told to retry (1013), and another
+    tenant's stream still connects."""
+    fleet = Fleet(greedy, cap + extra, handshake_timeout=10)
+    wait(lambda: answered(fleet), 60, "every answer")
+    others = Fleet(other, 1, handshake_timeout=10)
+    wait(lambda: answered(others), 30, "the other tenant's answer")
+    result = {
+        "attempted": cap + extra,
+        "held": held(fleet),
         "refused": fleet.closes.count(1013),
-        "unanswered": attempts - len(fleet.connections),
+        "other": "connected" if others.snapshots else f"refused ({others.closes})",
+    }
+    fleet.close()
+    others.close()
+    wait(lambda: subscribers(svc, greedy.scan_id) == 0, 30, "every subscription released")
+    return result
+
+
+def peak_streams(svc: Services, targets: list[Target], per_tenant: int) -> dict:
+    """Tenants open `per_tenant` streams each, one tenant after the other, and count those held. Streams
+    beyond the process's cap are closed with 1013 (retry later). A REST call is timed meanwhile."""
+    pid = targets[0].worker_pid
+    before = proc_status(pid)
+    started = time.monotonic()
+    fleets = []
+    for target in targets:
+        fleets.append(Fleet(target, per_tenant, handshake_timeout=10))
+    wait(lambda: all(answered(fleet) for fleet in fleets), 120, "every answer")
+    opened_in = time.monotonic() - started
+    at_peak = proc_status(pid)
+    holding = sum(held(fleet) for fleet in fleets)
+    rest = rest_call(targets[0])
+    attempts = per_tenant * len(targets)
+    result = {
+        "attempted": attempts,
+        "held": holding,
+        "refused": sum(fleet.closes.count(1013) for fleet in fleets),
+        "unanswered": attempts - sum(len(fleet.connections) for fleet in fleets),
         "threads": (before["threads"], at_peak["threads"]),
-        "rss_per_stream_kib": (at_peak["rss_kib"] - before["rss_kib"]) / max(held, 1),
+        "rss_per_stream_kib": (at_peak["rss_kib"] - before["rss_kib"]) / max(holding, 1),
+        "opened_in": opened_in,
         "rest": rest,
     }
+    for fleet in fleets:
+        fleet.close()
+    return result
 
 
-def make_scan(svc: Services) -> tuple[str, str]:
+def make_scan(svc: Services, name: str) -> tuple[str, str]:
     """A tenant, its key and a running scan row that nothing but this bench publishes for."""
     from shared.platform.db import utcnow
     from shared.scans.models import Scan
@@ -272,7 +325,7 @@ def make_scan(svc: Services) -> tuple[str, str]:
     from shared.tenants.service import create_tenant
 
     with svc.db.session() as session:
-        tenant = create_tenant(session, svc.settings, f"stream-bench-{time.time_ns()}")
+        tenant = create_tenant(session, svc.settings, f"stream-bench-{name}-{time.time_ns()}")
         _, key = create_key(session, tenant, name="stream bench")
         scan = Scan(
             tenant_id=tenant.id,
@@ -299,25 +352,37 @@ def make_scan(svc: Services) -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=256, help="gunicorn gthread threads of the one worker")
     parser.add_argument("--events", type=int, default=100, help="events published per client count")
     parser.add_argument("--gap", type=float, default=0.1, help="seconds between two published events")
     parser.add_argument("--clients", default="1,50,200", help="client counts, comma separated")
+    parser.add_argument("--tenant-cap", type=int, default=250, help="POLICYCORTEX_MAX_STREAMS_PER_TENANT of the API")
+    parser.add_argument(
+        "--peak-tenants", type=int, default=9, help="tenants opening --tenant-cap streams each for the peak (0: none)"
+    )
     args = parser.parse_args()
+    counts = [int(n) for n in args.clients.split(",")]
+    if max(counts) > args.tenant_cap:
+        parser.error("--tenant-cap must hold the largest client count: the clients are one tenant's")
     svc = Services(Settings.from_env())
-    key, scan_id = make_scan(svc)
+    tenants = [make_scan(svc, str(index)) for index in range(args.peak_tenants + 2)]
     rows = []
-    with gunicorn(args.threads) as (port, worker_pid):
-        target = Target("127.0.0.1", port, f"/v1/scans/{scan_id}/stream", key, worker_pid)
-        for clients in (int(n) for n in args.clients.split(",")):
+    with gunicorn(args.tenant_cap) as (port, worker_pid):
+        targets = [
+            Target("127.0.0.1", port, f"/v1/scans/{scan_id}/stream", key, worker_pid, scan_id)
+            for key, scan_id in tenants
+        ]
+        for clients in counts:
             say(f"{clients} clients, {args.events} events")
-            rows.append(measure(svc, target, scan_id, clients, args.events, args.gap))
-        say(f"peak: opening {args.threads + 44} streams at once")
-        peak = peak_streams(svc, target, scan_id, args.threads + 44)
+            rows.append(measure(svc, targets[0], targets[0].scan_id, clients, args.events, args.gap))
+        say(f"tenant cap: one tenant opens {args.tenant_cap + 20} streams, then another tenant one")
+        capped = tenant_cap(svc, targets[0], targets[1], args.tenant_cap, 20)
+        if args.peak_tenants:
+            say(f"peak: {args.peak_tenants} tenants open {args.tenant_cap} streams each")
+            peak = peak_streams(svc, targets[2:], args.tenant_cap)
     print()
     print(
-        f"Stream latency, publish -> client: gunicorn, 1 gthread worker with {args.threads} threads; "
-        f"{args.events} events {1000 * args.gap:.0f} ms apart on one scan"
+        "Stream latency, publish -> client: gunicorn with api/gunicorn_conf.py (gevent worker), one worker "
+        f"process; {args.events} events {1000 * args.gap:.0f} ms apart on one scan"
     )
     print(f"{'clients':>8}{'messages':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'server CPU us/msg':>19}")
     for row in rows:
@@ -325,12 +390,18 @@ def main() -> None:
             f"{row['clients']:>8}{row['samples']:>10}{row['p50']:>9.2f}{row['p99']:>9.2f}{row['max']:>9.2f}"
             f"{row['cpu_us']:>19.0f}"
         )
+    print(
+        f"tenant cap {args.tenant_cap}: one tenant held {capped['held']} of {capped['attempted']} streams, "
+        f"{capped['refused']} told to retry (1013); another tenant's stream meanwhile: {capped['other']}"
+    )
+    if not args.peak_tenants:
+        return
     threads_before, threads_peak = peak["threads"]
     print(
-        f"peak: {peak['held']} of {peak['attempted']} streams held at once by one API process, "
-        f"{peak['refused']} told to retry (1013), {peak['unanswered']} not answered within 10 s; "
-        f"worker threads {threads_before} -> {threads_peak}, {peak['rss_per_stream_kib']:.0f} KiB RSS per stream; "
-        f"a REST call meanwhile: {peak['rest']}"
+        f"peak: {peak['held']} of {peak['attempted']} streams held at once by one API process "
+        f"(opened in {peak['opened_in']:.0f} s), {peak['refused']} told to retry (1013), {peak['unanswered']} "
+        f"not answered within 10 s; worker threads {threads_before} -> {threads_peak}, "
+        f"{peak['rss_per_stream_kib']:.0f} KiB RSS per stream; GET /v1/scans meanwhile: {peak['rest']}"
     )
 
 

@@ -16,7 +16,7 @@ STREAM_CLOSE_REASONS = {
     4403: "the API key lacks the 'read' scope",
     4404: "scan not found",
     1011: "server error",
-    1013: "the server holds too many streams; retry shortly",
+    1013: "too many streams on the server or for this tenant; retry shortly",
 }
 
 

@@ -223,6 +223,7 @@ def _apply(message: dict[str, Any], outcome: dict[str, Any]) -> str | None:
             "scanned_resources": message["scanned"],
             "total_resources": message["total"],
             "percentage": message["percentage"],
+            "total_is_estimate": True,  # a running scan's total is its estimate
         }
         outcome["violations"] = message["violations"]
     elif kind == "shard" and message.get("state") != "started":
@@ -246,9 +247,10 @@ def _apply(message: dict[str, Any], outcome: dict[str, Any]) -> str | None:
 
 
 def _progress_detail(outcome: dict[str, Any]) -> str:
-    progress = outcome["progress"]
+    from shared.scans.render import progress_text
+
     violations = sum((outcome.get("violations") or {}).values())
-    return f"{progress['scanned_resources']}/{progress['total_resources']} resources, {violations} violations"
+    return f"{progress_text(outcome['progress']).rsplit(' (', 1)[0]}, {violations} violations"
 
 
 def _counts(breakdown: dict[str, int]) -> str:

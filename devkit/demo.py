@@ -19,6 +19,7 @@ from devkit.estates import DEMO_CREDENTIALS, seed_demo_estate
 from devkit.fakes.azure import SUBSCRIPTION, FakeAzure, demo_estate
 from devkit.fakes.gcp import PROJECT, FakeAssetInventory, seed_estate
 from shared.platform.settings import Settings
+from shared.scans.render import progress_text
 
 REGIONS = ("us-east-1", "eu-west-1")
 DATACENTER = {
@@ -112,11 +113,7 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
         print(json.dumps(created, indent=2))
 
         def show(scan: dict) -> None:
-            progress = scan["progress"]
-            say(
-                f"{scan['status']}: {progress['scanned_resources']}/{progress['total_resources']} resources "
-                f"({progress['percentage']}%)"
-            )
+            say(f"{scan['status']}: {progress_text(scan['progress'])}")
 
         scan = stack.wait_for_scan(created["id"], headers, timeout=600, on_progress=show)
         say(f"GET /v1/scans/{scan['id']}")

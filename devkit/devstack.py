@@ -109,11 +109,7 @@ class DevStack(ExitStack):
                 f"127.0.0.1:{port}",
                 "--workers",
                 "2",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "8",
-                "--config",
+                "--config",  # the production design (gevent workers with a header deadline)
                 "python:api.gunicorn_conf",
                 "api.wsgi:app",
             ],

@@ -59,6 +59,10 @@ def settings(test_slot) -> Settings:
         shard_time_limit=150,
         page_size=5,  # small pages, so tests exercise paging and between-page checks
         outbound_allowlist=("127.0.0.1", "localhost"),  # moto and the cloud fakes are loopback servers
+        # Every test client is 127.0.0.1 and the fuzz test sends thousands of requests with one key: the
+        # limits themselves are tested with their own settings (tests/api/test_hostile_input.py).
+        rate_limit="100000/minute",
+        auth_failure_limit="100000/minute",
     )
 
 
@@ -202,6 +206,42 @@ def scan_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+# What each provider's account needs to be registered (never contacted: no scan runs on these).
+PLACEHOLDER_CREDENTIALS = {
+    "aws": {"access_key_id": "AKIAPLACEHOLDER", "secret_access_key": "placeholder"},
+    "azure": {"subscription_id": "00000000-0000-0000-0000-000000000000", "access_token": "placeholder"},
+    "gcp": {"project_id": "placeholder-project"},
+    "hybrid": {},
+}
+PLACEHOLDER_CHANNELS = {
+    "email": {"recipients": ["ops@example.com"]},
+    "slack": {"webhook_url": "https://localhost/slack/T000/B000/XXXX"},
+    "webhook": {"url": "https://localhost/hook"},
+}
+
+
+def provision(client, tenant: TenantHandle, body: dict) -> None:
+    """What a scan or schedule body asks of its tenant, when the tenant lacks it: an account of each
+    provider in its environment and an enabled channel of each notification type. A request whose
+    targets or channels do not exist is refused (400), as it should be."""
+    config = body.get("scan_config", body)
+    environment = config["environment"]
+    listed = client.get(f"/v1/accounts?environment={environment}&limit=200", headers=tenant.headers).get_json()
+    have = {a["provider"] for a in listed["accounts"]}
+    for provider in set(config["cloud_providers"]) - have:
+        account = {
+            "provider": provider,
+            "name": f"placeholder-{provider}-{environment}",
+            "environment": environment,
+            "credentials": PLACEHOLDER_CREDENTIALS[provider],
+        }
+        assert client.post("/v1/accounts", headers=tenant.headers, json=account).status_code == 201
+    kinds = {c["type"] for c in client.get("/v1/notifications/channels", headers=tenant.headers).get_json()["channels"]}
+    for kind in set((body.get("notifications") or {}).get("channels") or ()) - kinds:
+        channel = {"type": kind, "name": f"placeholder-{kind}", "config": PLACEHOLDER_CHANNELS[kind]}
+        assert client.post("/v1/notifications/channels", headers=tenant.headers, json=channel).status_code == 201
 
 
 def wait_for_scan(client, tenant: TenantHandle, scan_id: str, *, timeout: float = 90, statuses=TERMINAL) -> dict:

@@ -22,6 +22,7 @@ ROUTES = {
     "schedules-drift": "scans",
     "schedules-reconcile": "housekeeping",
     "scans-reap": "housekeeping",
+    "scans-start-due": "housekeeping",
     "scans-purge": "housekeeping",
     "notification-deliver": "notifications",
     "notifications-requeue": "housekeeping",

@@ -17,8 +17,9 @@ from shared.scans.housekeeping import reap_stuck_scans
 from shared.scans.planner import plan_scan
 from shared.scans.retention import purge_expired_violations
 from shared.scans.runner import record_crash, run_shard
+from shared.scans.service import start_due
 from shared.schedules.redbeat import reconcile, sync_schedule
-from shared.schedules.service import fire
+from shared.schedules.service import fire_cron
 from shared.schedules.triggers import evaluate_drift, fire_debounced, policy_updated
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def launch(app, scan_id: str, shard_ids: list[int], parallel: bool) -> None:
 def scan_shard(self, scan_id: str, shard_id: int) -> dict:
     svc = services(self)
     try:
-        return run_shard(svc, shard_id)
+        return run_shard(svc, shard_id, self.request.id or "")
     except Exception as exc:  # never raise into the chord: the error goes on the shard row
         if database_unavailable(exc):
             raise  # the row cannot be written now: retried, and the retry runs the shard again
@@ -118,10 +119,11 @@ def scan_finalize(self, scan_id: str) -> dict:
 @shared_task(name="schedule-fire", bind=True, acks_late=True)
 @retry_while_database_down
 def schedule_fire(self, schedule_id: str, fire_time: str) -> dict:
-    """Fired by RedBeat at a schedule's occurrence: run it once, then point RedBeat at the next one.
-    Redelivery is harmless: UNIQUE(schedule, trigger, fire time) admits one run."""
+    """Fired by RedBeat at a schedule's occurrence: run it once (a late one per the catch-up
+    setting), then point RedBeat at the next one. Redelivery is harmless: UNIQUE(schedule,
+    trigger, fire time) admits one run."""
     svc = services(self)
-    run = fire(svc, schedule_id, datetime.fromisoformat(fire_time), "cron")
+    run = fire_cron(svc, schedule_id, datetime.fromisoformat(fire_time))
     sync_schedule(svc, schedule_id)
     return {"schedule_id": schedule_id, "scan_id": run.scan_id if run else None, "duplicate": run is None}
 
@@ -163,6 +165,13 @@ def scans_reap(self) -> dict:
         else:
             self.app.send_task("scan-plan", args=[resume.scan_id])
     return {"resumed": [r.scan_id for r in resumes]}
+
+
+# Periodic (beat_schedule): future scans whose start time came join their tenant's queue. Not
+# retried: the next period runs it again.
+@shared_task(name="scans-start-due", bind=True)
+def scans_start_due(self) -> dict:
+    return {"started": start_due(services(self))}
 
 
 # Periodic (beat_schedule) and at beat start: a flushed Redis loses no schedule.

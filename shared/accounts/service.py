@@ -14,6 +14,7 @@ from shared.platform.db import utcnow
 from shared.platform.durations import iso
 from shared.platform.errors import Conflict, InvalidRequest, NotFound
 from shared.platform.outbound import BlockedDestination
+from shared.platform.schemas import http_url, offset_field
 from shared.platform.settings import PREFIX
 
 # Which credential fields each provider accepts; anything else is rejected, not stored.
@@ -37,7 +38,7 @@ class AccountRequestSchema(Schema):
     environment = fields.String(required=True, validate=validate.Length(min=1, max=64))
     regions = fields.List(fields.String(validate=validate.Regexp(r"^[a-z0-9-]{2,40}$")), load_default=list)
     credentials = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    endpoint_url = fields.Url(load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"})
+    endpoint_url = http_url(load_default=None, allow_none=True)
     collection = fields.String(load_default=None, validate=validate.OneOf(COLLECTIONS))
 
     @validates_schema
@@ -64,7 +65,7 @@ class AccountListQuerySchema(Schema):
     provider = fields.String(validate=validate.OneOf(PROVIDERS))
     environment = fields.String()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 def render(account: CloudAccount) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
 from shared.catalog.models import CustomFramework
-from shared.catalog.service import Catalog, catalog_for, check_same_id, owned_row
+from shared.catalog.service import Catalog, catalog_for, check_patch, owned_row
 from shared.frameworks.library import Framework
 from shared.platform.context import Services
 from shared.platform.db import utcnow
@@ -74,7 +74,7 @@ def _custom_framework(session: Session, tenant_id: str, framework_id: str) -> Cu
 
 
 def update_framework(svc: Services, tenant_id: str, framework_id: str, changes: dict) -> dict:
-    check_same_id(changes, framework_id, "framework")
+    check_patch(changes, framework_id, "framework")
     with svc.db.session() as session:
         row = _custom_framework(session, tenant_id, framework_id)
         data = _validate_framework(catalog_for(session, tenant_id), {**row.document, **changes})

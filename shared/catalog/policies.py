@@ -10,10 +10,11 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from shared.catalog.models import CustomPolicy
-from shared.catalog.service import Catalog, catalog_for, check_same_id, owned_row
+from shared.catalog.service import Catalog, catalog_for, check_patch, owned_row
 from shared.platform.context import Services
 from shared.platform.db import utcnow
 from shared.platform.errors import Conflict, InvalidRequest
+from shared.platform.schemas import offset_field
 from shared.policies.policy import Policy, PolicyError, load_policy
 from shared.policies.severities import SEVERITIES
 
@@ -42,7 +43,7 @@ def _custom_policy(session: Session, tenant_id: str, policy_id: str) -> CustomPo
 
 def update_policy(svc: Services, tenant_id: str, policy_id: str, changes: dict) -> Policy:
     """A merge patch: top-level fields given replace the stored ones; the id cannot change."""
-    check_same_id(changes, policy_id, "policy")
+    check_patch(changes, policy_id, "policy")
     with svc.db.session() as session:
         row = _custom_policy(session, tenant_id, policy_id)
         document = {**row.document, **changes}
@@ -76,7 +77,7 @@ class PolicyQuerySchema(Schema):
     source = fields.String(validate=validate.OneOf(("builtin", "custom")))
     q = fields.String(metadata={"description": "case-insensitive text in the id or title"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 def filter_policies(catalog: Catalog, query: dict) -> list[Policy]:
@@ -112,7 +113,7 @@ def render_policy(policy: Policy, catalog: Catalog) -> dict[str, Any]:
         "description": policy.description,
         "groups": list(policy.groups),
         "fails_when": policy.fails_when,
-        "status_extended": {"pass": policy.status_pass, "fail": policy.status_fail},
+        "status_extended": {"pass": policy.status_pass.source, "fail": policy.status_fail.source},
         "remediation": {
             "text": policy.remediation_text,
             "effort": policy.effort,

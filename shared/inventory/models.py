@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.platform.db import Base, utcnow
+from shared.platform.db import Base, public_id_default, utcnow
 
 
 class Resource(Base):
@@ -18,9 +18,13 @@ class Resource(Base):
         UniqueConstraint("account_id", "resource_uid", name="uq_resources_account_uid"),
         Index("ix_resources_tenant_type", "tenant_id", "resource_type"),
         Index("ix_resources_account_type", "account_id", "resource_type"),
+        Index("uq_resources_public_id", "public_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    # What callers see (`res_` and 16 random hex digits): a serial id would tell every tenant how
+    # many resources all the others have.
+    public_id: Mapped[str] = mapped_column(String(32), server_default=text(public_id_default("res_")))
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     account_id: Mapped[str] = mapped_column(ForeignKey("cloud_accounts.id"))
     provider: Mapped[str] = mapped_column(String(16))

@@ -15,7 +15,8 @@ from shared.inventory.models import Resource
 from shared.platform.bulk import Stage
 from shared.platform.durations import iso
 from shared.platform.errors import NotFound
-from shared.platform.globs import glob_to_like
+from shared.platform.patterns import glob_to_like
+from shared.platform.schemas import offset_field
 
 RESOURCE_STAGE = Stage(
     "resource_stage",
@@ -84,7 +85,7 @@ class ResourceQuerySchema(Schema):
     type = fields.String()
     id = fields.String(metadata={"description": "glob over the resource's uid (ARN, Azure id, GCP name)"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 def list_resources(session, tenant_id: str, query: dict) -> tuple[list[Resource], int]:
@@ -106,17 +107,8 @@ def list_resources(session, tenant_id: str, query: dict) -> tuple[list[Resource]
     return list(rows), total
 
 
-def parse_resource_id(value: str) -> int:
-    prefix, _, number = value.partition("_")
-    if prefix != "res" or not number.isdigit():
-        raise NotFound(f"Resource {value} does not exist")
-    return int(number)
-
-
 def get_resource(session, tenant_id: str, resource_id: str) -> Resource:
-    row = session.scalar(
-        select(Resource).where(Resource.id == parse_resource_id(resource_id), Resource.tenant_id == tenant_id)
-    )
+    row = session.scalar(select(Resource).where(Resource.public_id == resource_id, Resource.tenant_id == tenant_id))
     if row is None:
         raise NotFound(f"Resource {resource_id} does not exist")
     return row
@@ -124,7 +116,7 @@ def get_resource(session, tenant_id: str, resource_id: str) -> Resource:
 
 def render(row: Resource) -> dict[str, Any]:
     return {
-        "id": f"res_{row.id}",
+        "id": row.public_id,
         "uid": row.resource_uid,
         "name": row.name,
         "type": row.resource_type,

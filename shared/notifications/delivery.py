@@ -42,41 +42,53 @@ def notify(
 ) -> list[int]:
     """Notify every enabled channel of the tenant whose type is in `channel_types`: one delivery
     row each, committed, then one `notification-deliver` task each. A scan event reaches a channel
-    once however often this is called (finalize and schedules may both ask). Returns the new
-    delivery ids. Schedules call it for drift alerts with `payload={"scan": scan_summary(...),
-    "drift": {"reason": "..."}}`."""
+    once however often this is called (finalize and schedules may both ask). A type with no enabled
+    channel gets a `skipped` row saying so. Returns the ids of the deliveries to send. Schedules
+    call it for drift alerts with `payload={"scan": scan_summary(...), "drift": {"reason": "..."}}`."""
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}; known: {', '.join(EVENTS)}")
     wanted = sorted(set(channel_types))
     if not wanted:
         return []
     with svc.db.session() as session:
-        channel_ids = session.scalars(
-            select(NotificationChannel.id).where(
+        channels = session.execute(
+            select(NotificationChannel.id, NotificationChannel.type).where(
                 NotificationChannel.tenant_id == tenant_id,
                 NotificationChannel.type.in_(wanted),
                 NotificationChannel.enabled.is_(True),
                 NotificationChannel.deleted_at.is_(None),
             )
         ).all()
-        if not channel_ids:
-            return []
         now = utcnow()
+        common = {
+            "tenant_id": tenant_id,
+            "event": event,
+            "scan_id": scan_id,
+            "schedule_id": schedule_id,
+            "attempts": 0,
+            "payload": dict(payload),
+            "created_at": now,
+        }
         rows = [
-            {
-                "tenant_id": tenant_id,
-                "channel_id": channel_id,
-                "event": event,
-                "scan_id": scan_id,
-                "schedule_id": schedule_id,
-                "status": "pending",
-                "attempts": 0,
-                "payload": dict(payload),
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            for channel_id in channel_ids
+            {**common, "channel_id": channel_id, "channel_type": kind, "status": "pending", "next_attempt_at": now}
+            for channel_id, kind in channels
         ]
+        # A type asked for with no enabled channel is not silently dropped: it is on record, with why.
+        missing = sorted(set(wanted) - {kind for _, kind in channels})
+        unsent = [
+            {
+                **common,
+                "channel_id": None,
+                "channel_type": kind,
+                "status": "skipped",
+                "last_error": f"The tenant has no enabled {kind} channel (POST /v1/notifications/channels)",
+            }
+            for kind in missing
+        ]
+        if unsent:
+            session.execute(insert(NotificationDelivery).values(unsent))
+        if not rows:
+            return []
         statement = insert(NotificationDelivery).values(rows)
         if scan_id is not None:
             statement = statement.on_conflict_do_nothing(
@@ -154,6 +166,7 @@ def deliver(svc: Services, delivery_id: int, *, allow_retry: bool = True) -> Del
         kind = channel_type(channel.type)
         job = DeliveryJob(
             delivery_id=delivery.id,
+            public_id=delivery.public_id,
             event=delivery.event,
             created_at=delivery.created_at,
             payload=delivery.payload,

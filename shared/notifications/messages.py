@@ -10,7 +10,15 @@ from shared.policies.severities import SEVERITIES
 
 TEST_EVENT = "test"
 # Event names are closed so that a typo in a caller fails loudly instead of sending nothing.
-EVENTS = ("scan.completed", "scan.failed", "scan.timed_out", "scan.cancelled", "drift.alert", TEST_EVENT)
+EVENTS = (
+    "scan.completed",
+    "scan.failed",
+    "scan.timed_out",
+    "scan.cancelled",
+    "drift.alert",
+    "schedule.failed",
+    TEST_EVENT,
+)
 
 
 TITLES = {
@@ -19,6 +27,7 @@ TITLES = {
     "scan.timed_out": "Scan timed out",
     "scan.cancelled": "Scan cancelled",
     "drift.alert": "Compliance drift",
+    "schedule.failed": "Scheduled scan could not start",
     TEST_EVENT: "Test notification",
 }
 
@@ -29,6 +38,7 @@ SLACK_EMOJI = {
     "scan.timed_out": ":hourglass:",
     "scan.cancelled": ":no_entry_sign:",
     "drift.alert": ":chart_with_downwards_trend:",
+    "schedule.failed": ":warning:",
     TEST_EVENT: ":wave:",
 }
 
@@ -74,10 +84,13 @@ def _violations(scan: dict) -> str:
 def render_message(event: str, payload: Mapping[str, Any]) -> Message:
     """The title and the facts worth reading, in order, for any event's payload."""
     scan = payload.get("scan") or {}
+    schedule = payload.get("schedule") or {}
     title = TITLES.get(event, event)
-    if scan.get("name"):
-        title = f"{title}: {_one_line(scan['name'])}"
+    if scan.get("name") or schedule.get("name"):
+        title = f"{title}: {_one_line(scan.get('name') or schedule['name'])}"
     facts: list[tuple[str, str]] = []
+    if schedule:
+        facts += [("Schedule", str(schedule.get("id"))), ("Trigger", str(schedule.get("trigger")))]
     drift = payload.get("drift") or {}
     if drift.get("reason"):
         facts.append(("Drift", _one_line(drift["reason"])))

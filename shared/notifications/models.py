@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.platform.db import Base, new_id, utcnow
+from shared.platform.db import Base, new_id, public_id_default, utcnow
 
 
 class NotificationChannel(Base):
@@ -62,15 +62,20 @@ class NotificationDelivery(Base):
             unique=True,
             postgresql_where=text("scan_id IS NOT NULL"),
         ),
+        Index("uq_notification_deliveries_public_id", "public_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    # What callers and receivers see (`dlv_` and 16 random hex digits), never the serial id.
+    public_id: Mapped[str] = mapped_column(String(32), server_default=text(public_id_default("dlv_")))
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    channel_id: Mapped[str] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"))
+    # None for a notification that was not sent because the tenant has no enabled channel of the type.
+    channel_id: Mapped[str | None] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"))
+    channel_type: Mapped[str] = mapped_column(String(16))
     event: Mapped[str] = mapped_column(String(32))
     scan_id: Mapped[str | None] = mapped_column(String(32))
     schedule_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed | skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     response_status: Mapped[int | None] = mapped_column(Integer)

@@ -8,9 +8,9 @@ from marshmallow import ValidationError, fields, post_load, validate
 
 from shared.notifications.channels.types import channel_type, channel_types
 from shared.notifications.messages import EVENTS
-from shared.platform.schemas import Closed, non_blank
+from shared.platform.schemas import Closed, non_blank, offset_field
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "skipped")
 
 def _load_config(kind: str, config: dict) -> dict:
     try:
@@ -41,7 +41,7 @@ class ChannelPatchSchema(Closed):
 class ChannelListQuerySchema(Closed):
     type = fields.String(validate=validate.OneOf(channel_types.names()))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 class DeliveryListQuerySchema(Closed):
@@ -51,4 +51,4 @@ class DeliveryListQuerySchema(Closed):
     schedule_id = fields.String(validate=validate.Length(min=1, max=32))
     event = fields.String(validate=validate.OneOf(EVENTS))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()

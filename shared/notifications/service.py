@@ -24,6 +24,30 @@ from shared.platform.schemas import error_details
 from shared.platform.settings import PREFIX
 
 
+def unavailable_types(session: Session, tenant_id: str, types: list[str]) -> list[str]:
+    """The channel types among `types` of which the tenant has no enabled channel."""
+    available = set(
+        session.scalars(
+            select(NotificationChannel.type).where(
+                NotificationChannel.tenant_id == tenant_id,
+                NotificationChannel.type.in_(types),
+                NotificationChannel.enabled.is_(True),
+                NotificationChannel.deleted_at.is_(None),
+            )
+        )
+    )
+    return sorted(set(types) - available)
+
+
+def channel_problems(session: Session, tenant_id: str, types: list[str], field: str) -> list[dict[str, str]]:
+    """Details for a request whose notifications name channel types the tenant cannot deliver to."""
+    hint = "create one with POST /v1/notifications/channels"
+    return [
+        {"field": field, "message": f"No enabled {kind} channel is configured; {hint}"}
+        for kind in unavailable_types(session, tenant_id, types)
+    ]
+
+
 def render_channel(channel: NotificationChannel, *, shown_once: dict | None = None) -> dict[str, Any]:
     body = {
         "id": channel.id,
@@ -138,7 +162,7 @@ def delete_channel(svc: Services, tenant_id: str, channel_id: str) -> None:
 
 def render_delivery(delivery: NotificationDelivery, channel_type_name: str) -> dict[str, Any]:
     return {
-        "id": delivery.id,
+        "id": delivery.public_id,
         "channel_id": delivery.channel_id,
         "channel_type": channel_type_name,
         "event": delivery.event,
@@ -165,8 +189,7 @@ def list_deliveries(
             conditions.append(getattr(NotificationDelivery, name) == query[name])
     total = session.scalar(select(func.count()).select_from(NotificationDelivery).where(*conditions))
     rows = session.execute(
-        select(NotificationDelivery, NotificationChannel.type)
-        .join(NotificationChannel, NotificationChannel.id == NotificationDelivery.channel_id)
+        select(NotificationDelivery, NotificationDelivery.channel_type)
         .where(*conditions)
         .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
         .limit(query["limit"])
@@ -175,11 +198,10 @@ def list_deliveries(
     return [(delivery, kind) for delivery, kind in rows], total
 
 
-def get_delivery(session: Session, tenant_id: str, delivery_id: int) -> tuple[NotificationDelivery, str]:
+def get_delivery(session: Session, tenant_id: str, delivery_id: str) -> tuple[NotificationDelivery, str]:
     row = session.execute(
-        select(NotificationDelivery, NotificationChannel.type)
-        .join(NotificationChannel, NotificationChannel.id == NotificationDelivery.channel_id)
-        .where(NotificationDelivery.id == delivery_id, NotificationDelivery.tenant_id == tenant_id)
+        select(NotificationDelivery, NotificationDelivery.channel_type)
+        .where(NotificationDelivery.public_id == delivery_id, NotificationDelivery.tenant_id == tenant_id)
     ).first()
     if row is None:
         raise NotFound(f"Delivery {delivery_id} does not exist")
@@ -194,6 +216,7 @@ def send_test(svc: Services, tenant_id: str, channel_id: str) -> tuple[Notificat
         delivery = NotificationDelivery(
             tenant_id=tenant_id,
             channel_id=channel.id,
+            channel_type=channel.type,
             event=TEST_EVENT,
             status="pending",
             attempts=0,
@@ -203,8 +226,9 @@ def send_test(svc: Services, tenant_id: str, channel_id: str) -> tuple[Notificat
         )
         session.add(delivery)
         session.flush()
-        delivery_id = delivery.id
+        session.refresh(delivery, ["public_id"])
+        delivery_id, public_id = delivery.id, delivery.public_id
     # One attempt, no retries: the caller is waiting for the answer.
     deliver(svc, delivery_id, allow_retry=False)
     with svc.db.session() as session:
-        return get_delivery(session, tenant_id, delivery_id)
+        return get_delivery(session, tenant_id, public_id)

@@ -23,6 +23,11 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+def public_id_default(prefix: str) -> str:
+    """SQL for a random public id made by PostgreSQL itself (rows written in bulk get one too)."""
+    return f"'{prefix}' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict: JSONB, list: JSONB, datetime: DateTime(timezone=True)}
 

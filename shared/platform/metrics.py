@@ -79,7 +79,7 @@ def _host() -> str:
 
 
 def process_exited(settings: Settings, pid: int) -> None:
-    """Bookkeeping for a dead process (gunicorn child_exit, Celery worker_process_shutdown)."""
+    """Bookkeeping for a dead process (gunicorn worker_exit, Celery worker_process_shutdown)."""
     if settings.metrics_dir:
         multiprocess.mark_process_dead(f"{_host()}-{pid}", settings.metrics_dir)
 

@@ -8,7 +8,7 @@ import re
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -28,6 +28,32 @@ class BadAllowlistEntry(ValueError):
 
 Resolver = Callable[[str, int], list[str]]
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*$")
+
+
+# IPv6 ranges whose addresses embed an IPv4 one (RFC 6052 NAT64, RFC 3056 6to4, RFC 4380 Teredo,
+# RFC 4291 IPv4-compatible and -mapped, RFC 2765 IPv4-translated); RFC 8215's local-use NAT64
+# prefix is the operator's own network, never public.
+NAT64 = ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ip_network("::/96")
+IPV4_TRANSLATED = ip_network("::ffff:0:0:0/96")
+LOCAL_TRANSLATION = (ip_network("64:ff9b:1::/48"),)
+
+
+def embedded_ipv4(ip: IPv6Address) -> list[IPv4Address]:
+    """Every IPv4 address an IPv6 address carries (none for a plain IPv6 address)."""
+    found: list[IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # (server, client)
+    low32 = IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in NAT64 or ip in IPV4_TRANSLATED or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        found.append(low32)
+    if (int(ip) >> 32) & 0xFDFFFFFF == 0x00005EFE:  # ISATAP interface id (::0:5efe:a.b.c.d, ::200:5efe:...)
+        found.append(low32)
+    return found
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -63,11 +89,13 @@ class OutboundGuard:
 
     def address_allowed(self, address: str) -> bool:
         ip = ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id (fe80::1%eth0)
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever the Python version says
         if any(ip in network for network in self.allowed_networks):
             return True
-        return ip.is_global and not ip.is_multicast
+        embedded = embedded_ipv4(ip) if ip.version == 6 else []
+        if embedded:
+            # An IPv6 form that carries an IPv4 address reaches that address: judge it instead.
+            return all(self.address_allowed(str(inner)) for inner in embedded)
+        return ip.is_global and not ip.is_multicast and not any(ip in net for net in LOCAL_TRANSLATION)
 
     def host_allowed(self, host: str) -> bool:
         return host.lower().rstrip(".") in self.allowed_hosts

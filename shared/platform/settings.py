@@ -11,6 +11,7 @@ from shared.platform.outbound import BadAllowlistEntry, OutboundGuard
 
 PREFIX = "POLICYCORTEX_"
 TLS_MODES = ("none", "starttls", "tls")
+CATCH_UP_MODES = ("one", "none")
 
 
 class SettingsError(ValueError):
@@ -60,7 +61,8 @@ class Settings:
     default_max_concurrent: int = 10
     default_max_queued: int = 50
     max_content_length: int = 1_048_576
-    max_upload_length: int = 64 * 1_048_576
+    max_upload_length: int = 1024 * 1_048_576  # uploads are streamed: the limit bounds time, not memory
+    max_upload_resources: int = 1_000_000  # items, rows or lines of one inventory upload
     shard_soft_time_limit: int = 1_500
     shard_time_limit: int = 1_800
     max_shard_attempts: int = 3
@@ -73,7 +75,9 @@ class Settings:
     page_size: int = 1000  # the most Resource Graph, Cloud Asset Inventory and most AWS list calls give
     # An (account, region) whose last inventory exceeds this is split into shards by resource type; 0: never.
     shard_max_resources: int = 10_000
-    rate_limit: str = "1200/minute"
+    rate_limit: str = "1200/minute"  # per API key, over every route together
+    # Requests without a valid key (none, unknown, revoked), per client address: guessing keys is slow.
+    auth_failure_limit: str = "60/minute"
     log_level: str = "INFO"
     # Violations of scans that ended more than this many days ago are deleted (0: kept forever),
     # in batches of this many rows; scans, their summaries and each scope's latest scan stay.
@@ -92,8 +96,16 @@ class Settings:
     smtp_tls: str = "starttls"
     smtp_from: str = "policycortex@localhost"
     notify_max_attempts: int = 5
+    # Occurrences a schedule missed while beat was not running: "one" catch-up fire for the latest,
+    # or "none"; either way the missed ones are recorded as skipped runs with the reason.
+    schedule_catch_up: str = "one"
     notify_retry_base: int = 30  # seconds before the second attempt; doubles for each one after
     notify_timeout: int = 10  # seconds per HTTP request or SMTP conversation step
+    # Serving (api/serving.py): seconds a new connection gets to send its request line and headers
+    # before the API hangs up, so slow or silent clients cannot hold connections open.
+    header_timeout: int = 10
+    # Websocket streams one tenant may hold at once, over every API process (counted in Redis).
+    max_streams_per_tenant: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -108,6 +120,7 @@ class Settings:
             default_max_queued=_int(env, "MAX_QUEUED_SCANS", base.default_max_queued),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", base.max_content_length, minimum=1024),
             max_upload_length=_int(env, "MAX_UPLOAD_LENGTH", base.max_upload_length, minimum=1024),
+            max_upload_resources=_int(env, "MAX_UPLOAD_RESOURCES", base.max_upload_resources, minimum=1),
             shard_soft_time_limit=_int(env, "SHARD_SOFT_TIME_LIMIT", base.shard_soft_time_limit, minimum=1),
             shard_time_limit=_int(env, "SHARD_TIME_LIMIT", base.shard_time_limit, minimum=2),
             max_shard_attempts=_int(env, "MAX_SHARD_ATTEMPTS", base.max_shard_attempts, minimum=1),
@@ -118,6 +131,7 @@ class Settings:
             page_size=_int(env, "PAGE_SIZE", base.page_size, minimum=1),
             shard_max_resources=_int(env, "SHARD_MAX_RESOURCES", base.shard_max_resources),
             rate_limit=_raw(env, "RATE_LIMIT", base.rate_limit),
+            auth_failure_limit=_raw(env, "AUTH_FAILURE_LIMIT", base.auth_failure_limit),
             log_level=_raw(env, "LOG_LEVEL", base.log_level).upper(),
             retention_days=_int(env, "RETENTION_DAYS", base.retention_days),
             retention_batch_size=_int(env, "RETENTION_BATCH_SIZE", base.retention_batch_size, minimum=1),
@@ -130,8 +144,11 @@ class Settings:
             smtp_tls=(_raw(env, "SMTP_TLS", base.smtp_tls) or "").lower(),
             smtp_from=_raw(env, "SMTP_FROM", base.smtp_from),
             notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", base.notify_max_attempts, minimum=1),
+            schedule_catch_up=(_raw(env, "SCHEDULE_CATCH_UP", base.schedule_catch_up) or "").lower(),
             notify_retry_base=_int(env, "NOTIFY_RETRY_BASE", base.notify_retry_base),
             notify_timeout=_int(env, "NOTIFY_TIMEOUT", base.notify_timeout, minimum=1),
+            header_timeout=_int(env, "HEADER_TIMEOUT", base.header_timeout, minimum=1),
+            max_streams_per_tenant=_int(env, "MAX_STREAMS_PER_TENANT", base.max_streams_per_tenant, minimum=1),
         )
         settings = replace(settings, **overrides)
         settings.validate()
@@ -144,6 +161,8 @@ class Settings:
             raise SettingsError("REDIS_URL must be a redis:// URL")
         if self.shard_soft_time_limit >= self.shard_time_limit:
             raise SettingsError("SHARD_SOFT_TIME_LIMIT must be below SHARD_TIME_LIMIT")
+        if self.schedule_catch_up not in CATCH_UP_MODES:
+            raise SettingsError(f"{PREFIX}SCHEDULE_CATCH_UP must be one or none, got {self.schedule_catch_up!r}")
         if self.smtp_tls not in TLS_MODES:
             raise SettingsError(f"{PREFIX}SMTP_TLS must be one of {', '.join(TLS_MODES)}, got {self.smtp_tls!r}")
         if self.smtp_port > 65535:

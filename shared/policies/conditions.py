@@ -10,12 +10,11 @@ resolve yields MISSING, which only `absent` (and `ne`/`not-in`) treat as a match
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
-import re
 from collections.abc import Callable
 from typing import Any
 
+from shared.platform.patterns import PatternError, compile_globs, compile_regex
 from shared.platform.ports import port_spec_includes
 from shared.platform.registry import Registry
 
@@ -188,25 +187,23 @@ def _contains(get, arg, field):
     return check
 
 
+def _pattern(compile_, field: str):
+    try:
+        return compile_()
+    except PatternError as exc:
+        raise ConditionError(field, str(exc)) from None
+
+
 @operator("glob", "a glob pattern string", lambda arg: isinstance(arg, str))
 def _glob(get, arg, field):
-    match = re.compile(fnmatch.translate(arg)).match
+    match = _pattern(lambda: compile_globs([arg]), field).match
     return lambda doc: isinstance(value := get(doc), str) and match(value) is not None
 
 
-def _valid_regex(arg) -> bool:
-    if not isinstance(arg, str):
-        return False
-    try:
-        re.compile(arg)
-    except re.error:
-        return False
-    return True
-
-
-@operator("regex", "a regular expression string", _valid_regex)
+# RE2 syntax (no backreferences or lookaround): matching is linear in the text, whatever the pattern.
+@operator("regex", "a regular expression string (RE2 syntax)", lambda arg: isinstance(arg, str))
 def _regex(get, arg, field):
-    search = re.compile(arg).search
+    search = _pattern(lambda: compile_regex(arg), field).search
     return lambda doc: isinstance(value := get(doc), str) and search(value) is not None
 
 
@@ -303,8 +300,36 @@ def _any_of(checks: tuple[Check, ...]) -> Check:
     return check
 
 
+# A condition is tenant input: its nesting and its size are bounded (a policy is a page of YAML).
+MAX_DEPTH = 16
+MAX_NODES = 256
+MAX_LIST_ITEMS = 1000
+
+
 def compile_condition(spec: Any, field: str = "condition") -> Check:
     """Validate `spec` against the closed grammar and compile it; ConditionError names the field."""
+    _check_size(spec, field)
+    return _compile(spec, field, 0)
+
+
+def _check_size(spec: Any, field: str) -> None:
+    nodes, stack = 0, [(spec, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConditionError(field, f"is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            nodes += 1
+            stack.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, list):
+            if len(node) > MAX_LIST_ITEMS:
+                raise ConditionError(field, f"has a list of more than {MAX_LIST_ITEMS} items")
+            stack.extend((value, depth + 1) for value in node)
+        if nodes > MAX_NODES:
+            raise ConditionError(field, f"has more than {MAX_NODES} conditions")
+
+
+def _compile(spec: Any, field: str, depth: int) -> Check:
     if not isinstance(spec, dict) or not spec:
         raise ConditionError(field, "must be an object with one of all, any, not or key")
     if "all" in spec or "any" in spec:
@@ -314,14 +339,14 @@ def compile_condition(spec: Any, field: str = "condition") -> Check:
         items = spec[word]
         if not isinstance(items, list) or not items:
             raise ConditionError(f"{field}.{word}", "must be a non-empty list of conditions")
-        checks = tuple(compile_condition(item, f"{field}.{word}[{i}]") for i, item in enumerate(items))
+        checks = tuple(_compile(item, f"{field}.{word}[{i}]", depth + 1) for i, item in enumerate(items))
         if len(checks) == 1:
             return checks[0]
         return _all_of(checks) if word == "all" else _any_of(checks)
     if "not" in spec:
         if len(spec) != 1:
             raise ConditionError(field, "'not' takes no sibling keys")
-        inner = compile_condition(spec["not"], f"{field}.not")
+        inner = _compile(spec["not"], f"{field}.not", depth + 1)
         return lambda doc: not inner(doc)
     if "key" not in spec:
         raise ConditionError(field, f"unknown keys {sorted(spec)}; expected all, any, not or key")

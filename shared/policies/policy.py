@@ -14,6 +14,7 @@ from shared.accounts.models import PROVIDERS
 from shared.platform.durations import parse_duration
 from shared.policies.conditions import Check, ConditionError, compile_condition
 from shared.policies.severities import SEVERITIES
+from shared.policies.templates import Template, TemplateError
 from shared.remediation.actions import actions
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -42,10 +43,18 @@ class _Closed(Schema):
         unknown = RAISE
 
 
+def _template(value: str) -> bool:
+    try:
+        Template.parse(value)
+    except TemplateError as exc:
+        raise ValidationError(f"The template {exc}") from None
+    return True
+
+
 class StatusExtendedSchema(_Closed):
-    # Templates name the resource: {name}, {id}, {region}, {account}.
-    pass_ = fields.String(required=True, data_key="pass", validate=validate.Length(min=1))
-    fail = fields.String(required=True, validate=validate.Length(min=1))
+    # Templates name the resource: {name}, {id}, {region}, {account} (shared.policies.templates).
+    pass_ = fields.String(required=True, data_key="pass", validate=[validate.Length(min=1), _template])
+    fail = fields.String(required=True, validate=[validate.Length(min=1), _template])
 
 
 def _action(name: str) -> bool:
@@ -79,11 +88,6 @@ class PolicySchema(_Closed):
     examples = fields.Nested(ExamplesSchema, load_default=None)
 
 
-class _Names(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
-
-
 @dataclass(frozen=True)
 class Policy:
     id: str
@@ -94,8 +98,8 @@ class Policy:
     description: str
     fails_when: dict
     check: Check = field(repr=False, compare=False)
-    status_pass: str
-    status_fail: str
+    status_pass: Template
+    status_fail: Template
     remediation_text: str
     effort_minutes: int
     remediation_action: str | None = None
@@ -107,8 +111,7 @@ class Policy:
         return self.check(document)
 
     def status_extended(self, failed: bool, **names: str) -> str:
-        template = self.status_fail if failed else self.status_pass
-        return template.format_map(_Names(names))
+        return (self.status_fail if failed else self.status_pass).render(names)
 
     @property
     def effort(self) -> str:
@@ -136,8 +139,8 @@ def load_policy(document: Any, *, tenant_id: str | None = None) -> Policy:
         description=data["description"],
         fails_when=data["fails_when"],
         check=check,
-        status_pass=data["status_extended"]["pass_"],
-        status_fail=data["status_extended"]["fail"],
+        status_pass=Template.parse(data["status_extended"]["pass_"]),
+        status_fail=Template.parse(data["status_extended"]["fail"]),
         remediation_text=data["remediation"]["text"],
         effort_minutes=max(1, parse_duration(data["remediation"]["effort"]) // 60),
         remediation_action=data["remediation"]["action"],

@@ -81,9 +81,11 @@ def scan_attempts(session: Session, scan_id: str) -> list[RemediationAttempt]:
     )
 
 
-def render_attempt(attempt: RemediationAttempt, *, policy_id: str, resource: dict[str, str]) -> dict[str, Any]:
+def render_attempt(
+    attempt: RemediationAttempt, *, violation_id: str, policy_id: str, resource: dict[str, str]
+) -> dict[str, Any]:
     return {
-        "violation_id": f"vio_{attempt.violation_id}",
+        "violation_id": violation_id,
         "policy_id": policy_id,
         "resource": resource,
         "action": attempt.action,

@@ -4,6 +4,7 @@ the same scope, remediation summary, final status and duration."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -14,8 +15,9 @@ from shared.platform.durations import format_duration, format_effort
 from shared.policies.severities import SEVERITY_WEIGHTS
 from shared.scans.models import Scan, ScanShard, Violation
 from shared.scans.notify import notify_scan_finished
-from shared.scans.progress import ScanProgress, estimate_total
+from shared.scans.progress import ScanProgress, estimate_total, running_percentage, work_done
 from shared.scans.remediate import remediate_scan
+from shared.scans.runner import FINISHED
 from shared.scans.service import promote_pending
 
 
@@ -103,9 +105,40 @@ def _final_status(scan: Scan, shards: list[ScanShard], now: datetime, failure: s
     return "completed", None
 
 
+def final_progress(status: str, shards: list[ScanShard]) -> dict[str, Any]:
+    """The percentage a finished scan keeps: 100 when it completed, else the share of its work its
+    shards did (a listed shard whole, a stopped one by what it scanned), below 100."""
+    if status == "completed":
+        return {"percentage": 100.0, "basis": "shards"}
+    fraction, basis = work_done(
+        {
+            s.id: {
+                "expected": -1 if s.expected_resources is None else s.expected_resources,
+                "scanned": s.resources_scanned,
+                "done": int(s.status in ("completed", "partial")),
+            }
+            for s in shards
+        }
+    )
+    return {"percentage": running_percentage(fraction), "basis": basis}
+
+
+def _running_shards(svc: Services, scan_id: str) -> bool:
+    with svc.db.session() as session:
+        return bool(
+            session.scalar(
+                select(func.count()).where(ScanShard.scan_id == scan_id, ScanShard.status.not_in(FINISHED))
+            )
+        )
+
+
 def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) -> Scan | None:
     """Derive the scan's results and final status; idempotent (a second call changes nothing).
     `failure` ends a scan that could not run (e.g. its planning failed) as failed, with that reason."""
+    if failure is None and _running_shards(svc, scan_id):
+        # A shard still runs (relaunched elsewhere after its worker died): the chord that ends with
+        # it finalizes, or housekeeping does once every shard has ended.
+        return None
     remediate_scan(svc, scan_id)  # cloud calls: before the scan row is locked; a no-op unless opted in
     with svc.db.session() as session:
         scan = session.get(Scan, scan_id, with_for_update=True)
@@ -143,11 +176,10 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
             scan.completed_at = now
         scan.previous_scan_id = previous.id if previous else None
         scan.resources_scanned = sum(s.resources_scanned for s in shards)
-        listed = sum(1 for s in shards if s.status in ("completed", "partial"))
         scan.total_resources = (
             scan.resources_scanned
             if status == "completed"
-            else estimate_total(scan.resources_scanned, scan.estimated_resources, listed, len(shards))
+            else estimate_total(scan.resources_scanned, scan.estimated_resources)
         )
         scan.compliance_score = score
         scan.total_violations = total
@@ -160,6 +192,7 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
             "violation_breakdown": breakdown,
             "errors": [error for shard in shards for error in shard.errors],
             "carried_forward": sum(s.resources_carried for s in shards),
+            "progress": final_progress(status, shards),
             "remediation": {
                 "auto_remediated": auto_remediated,
                 "manual_required": total - auto_remediated,

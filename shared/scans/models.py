@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import (
@@ -61,8 +62,12 @@ class Scan(Base):
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     deadline_at: Mapped[datetime | None]
+    # A future scan (execution.immediate false) waits as pending until then, outside the queue.
+    scheduled_for: Mapped[datetime | None]
     estimated_resources: Mapped[int | None]
     estimated_duration_s: Mapped[int | None]
+    # Where the estimates come from: history, inventory or heuristic (shared.scans.service).
+    estimate_basis: Mapped[str | None] = mapped_column(String(16))
     previous_scan_id: Mapped[str | None] = mapped_column(String(32))
     shards_total: Mapped[int] = mapped_column(Integer, default=0)
     resources_scanned: Mapped[int] = mapped_column(Integer, default=0)
@@ -87,6 +92,8 @@ class ScanShard(Base):
     # A large (account, region) runs as several shards, parts 0..n-1, each with its own resource types.
     part: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     resource_types: Mapped[list]
+    # What the last inventory held of its types in its unit (None: never listed): its progress weight.
+    expected_resources: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     resources_scanned: Mapped[int] = mapped_column(Integer, default=0)
@@ -99,6 +106,12 @@ class ScanShard(Base):
     timings: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+
+
+def violation_id(scan_id: str, fingerprint: str) -> str:
+    """A violation's public id: opaque (the serial id would tell a tenant everyone's volume) and
+    derived, so nothing more is stored for it."""
+    return "vio_" + hashlib.sha256(f"{scan_id}:{fingerprint}".encode()).hexdigest()[:16]
 
 
 class Violation(Base):

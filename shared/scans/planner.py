@@ -18,6 +18,7 @@ from shared.inventory.collectors.providers import collector_for, is_global, uid_
 from shared.inventory.models import Resource
 from shared.platform.context import Services
 from shared.scans.models import Scan, ScanShard
+from shared.scans.progress import ScanProgress
 from shared.scans.scope import ResourceScope
 
 
@@ -81,6 +82,10 @@ class InventorySizes:
             )
             self.counts = {(account, kind, region): count for account, kind, region, count in rows}
 
+    def listed(self, account_id: str) -> bool:
+        """Whether the account has an inventory at all (a first scan's shards expect nothing known)."""
+        return any(account == account_id for account, _, _ in self.counts)
+
     def of(self, account_id: str, region: str) -> dict[str, int]:
         """Resources per type in one shard's unit: a global shard holds its types in every region."""
         sizes: dict[str, int] = defaultdict(int)
@@ -91,8 +96,19 @@ class InventorySizes:
 
 
 def _unit_shards(base: dict, region: str, types: list[str], sizes: InventorySizes, limit: int) -> list[dict]:
-    groups = type_groups(types, sizes.of(base["account_id"], region), limit)
-    return [{**base, "region": region, "part": part, "resource_types": group} for part, group in enumerate(groups)]
+    unit = sizes.of(base["account_id"], region)
+    known = sizes.listed(base["account_id"])
+    return [
+        {
+            **base,
+            "region": region,
+            "part": part,
+            "resource_types": group,
+            # What the last inventory holds of these types here: the weight of the shard's progress.
+            "expected_resources": sum(unit.get(t, 0) for t in group) if known else None,
+        }
+        for part, group in enumerate(type_groups(types, unit, limit))
+    ]
 
 
 def _account_shards(
@@ -138,13 +154,23 @@ def plan_scan(svc: Services, scan_id: str) -> Plan | None:
             select(CloudAccount).where(CloudAccount.id.in_(scan.account_ids)).order_by(CloudAccount.created_at)
         ).all()
         sizes = InventorySizes(session, [a.id for a in accounts if a.collection != "inventory"])
+        uploaded = [a.id for a in accounts if a.collection == "inventory"]
+        counted = select(Resource.account_id, func.count()).where(Resource.account_id.in_(uploaded))
+        pushed = dict.fromkeys(uploaded, 0) | dict(session.execute(counted.group_by(Resource.account_id)).all())
     rows = []
     for account in accounts:
         if account.collection == "inventory":
             # An uploaded inventory may hold any provider's resources: one shard reads them all.
             pushed_types = sorted(set().union(*types.values())) if types else []
             if pushed_types:
-                rows.append({**_shard_base(scan_id, account), "region": GLOBAL_REGION, "resource_types": pushed_types})
+                rows.append(
+                    {
+                        **_shard_base(scan_id, account),
+                        "region": GLOBAL_REGION,
+                        "resource_types": pushed_types,
+                        "expected_resources": pushed[account.id],
+                    }
+                )
         elif types.get(account.provider):
             rows += _account_shards(svc, scan_id, account, types[account.provider], sizes)
     with svc.db.session() as session:
@@ -154,8 +180,12 @@ def plan_scan(svc: Services, scan_id: str) -> Plan | None:
         existing = session.scalars(select(ScanShard.id).where(ScanShard.scan_id == scan_id)).all()
         if rows and not existing:
             session.execute(insert(ScanShard).values(rows).on_conflict_do_nothing(constraint="uq_scan_shards_unit"))
-        shard_ids = session.scalars(
-            select(ScanShard.id).where(ScanShard.scan_id == scan_id).order_by(ScanShard.id)
+        planned = session.execute(
+            select(ScanShard.id, ScanShard.expected_resources)
+            .where(ScanShard.scan_id == scan_id)
+            .order_by(ScanShard.id)
         ).all()
+        shard_ids = [shard_id for shard_id, _ in planned]
         scan.shards_total = len(shard_ids)
+    ScanProgress(svc.redis, scan_id).plan(dict(planned))
     return Plan(list(shard_ids), parallel, launched=bool(existing))

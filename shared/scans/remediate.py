@@ -21,7 +21,7 @@ from shared.remediation.service import (
     run_action,
     scan_attempts,
 )
-from shared.scans.models import Scan, Violation
+from shared.scans.models import Scan, Violation, violation_id
 
 
 def remediate_scan(svc: Services, scan_id: str) -> dict[str, int]:
@@ -76,6 +76,7 @@ def attempts(session: Session, scan_id: str) -> list[dict[str, Any]]:
     return [
         render_attempt(
             attempt,
+            violation_id=violation_id(scan_id, violations[attempt.violation_id].fingerprint),
             policy_id=violations[attempt.violation_id].policy_id,
             resource={
                 "uid": violations[attempt.violation_id].resource_uid,

@@ -8,7 +8,7 @@ from shared.platform.db import utcnow
 from shared.platform.durations import format_duration, format_estimate, iso
 from shared.policies.severities import SEVERITIES
 from shared.scans.models import Scan
-from shared.scans.progress import ScanProgress, estimate_total, parse_snapshot, running_percentage
+from shared.scans.progress import ScanProgress, estimate_total, parse_snapshot, running_percentage, work_done
 from shared.scans.schemas import TERMINAL_STATUSES
 
 
@@ -20,28 +20,56 @@ def duration(scan: Scan) -> str | None:
 
 
 class LiveCounts:
-    """Resources and violations of a scan: from Redis while it runs, from PostgreSQL after."""
+    """Resources, violations and progress of a scan: from Redis while it runs, from PostgreSQL after.
+    The percentage only grows and is below 100 until the scan ends (shared.scans.progress)."""
 
     def __init__(self, scan: Scan, snapshot: dict | None):
         if scan.results is not None:
             breakdown = scan.results["violation_breakdown"]
             self.scanned, self.total = scan.resources_scanned, scan.total_resources
             self.violations = {s: breakdown.get(s, 0) for s in SEVERITIES}
+            final = scan.results.get("progress") or {}
             if scan.status == "completed":
-                self.percentage = 100
-            else:
-                self.percentage = round(100 * self.scanned / self.total, 1) if self.total else 0
+                self.percentage = 100.0
+            else:  # a scan that ended otherwise keeps the share of its work that was done: no full bar
+                share = self.scanned / self.total if self.total else 0
+                self.percentage = final.get("percentage", running_percentage(share))
+            self.basis, self.estimated = final.get("basis", "shards"), scan.status != "completed"
             return
         snapshot = snapshot or parse_snapshot({})
         self.scanned, self.violations = snapshot["scanned"], snapshot["violations"]
-        self.total = estimate_total(
-            snapshot["scanned"], scan.estimated_resources, snapshot["shards_done"], scan.shards_total
-        )
-        self.percentage = running_percentage(self.scanned, self.total, snapshot["shards_done"], scan.shards_total)
+        self.total = estimate_total(self.scanned, scan.estimated_resources)
+        fraction, self.basis = work_done(snapshot["shards"])
+        self.percentage = running_percentage(fraction)
+        self.estimated = True
 
     @property
     def total_violations(self) -> int:
         return sum(self.violations.values())
+
+    def as_progress(self) -> dict[str, Any]:
+        return {
+            "total_resources": self.total,
+            "scanned_resources": self.scanned,
+            "percentage": self.percentage,
+            # `inventory`: weighted by each shard's resources in the last inventory, so it follows
+            # scanned/total; `shards`: each shard counts the same (the totals are not known yet).
+            "basis": self.basis,
+            "total_is_estimate": self.estimated,
+        }
+
+
+def progress_text(progress: dict[str, Any]) -> str:
+    """A progress block (as the API renders it) in words for a terminal: a total that is only an
+    estimate says so, and one the scan has outgrown is not shown as if it were the end."""
+    scanned, total = progress["scanned_resources"], progress["total_resources"]
+    if not progress.get("total_is_estimate"):
+        counted = f"{scanned}/{total} resources"
+    elif scanned < total:
+        counted = f"{scanned} of about {total} resources"
+    else:
+        counted = f"{scanned} resources so far"
+    return f"{counted} ({progress['percentage']}%)"
 
 
 def live_counts(redis, scans: list[Scan]) -> dict[str, LiveCounts]:
@@ -69,6 +97,7 @@ def list_item(scan: Scan, counts: LiveCounts) -> dict[str, Any]:
         "started_at": iso(scan.started_at),
         "completed_at": iso(scan.completed_at),
         "duration": duration(scan),
+        "progress": {"percentage": counts.percentage},
         "results_summary": {
             "compliance_score": scan.compliance_score,
             "total_violations": counts.total_violations,
@@ -110,11 +139,9 @@ def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: st
         "cancelled_at": iso(scan.cancelled_at),
         "duration": duration(scan),
         "queue_position": queue_position,
-        "progress": {
-            "total_resources": counts.total,
-            "scanned_resources": counts.scanned,
-            "percentage": counts.percentage,
-        },
+        "scheduled_for": iso(scan.scheduled_for),
+        "schedule_id": scan.schedule_id,
+        "progress": counts.as_progress(),
         "results": {
             "compliance_score": results.get("compliance_score"),
             "previous_score": results.get("previous_score"),
@@ -157,6 +184,9 @@ def created(scan: Scan, *, queue_position: int, base_url: str) -> dict[str, Any]
         "estimated_resources": scan.estimated_resources,
         "queue_position": queue_position,
         "monitoring": monitoring(scan.id, base_url),
+        # Beyond the reference's example, after its fields.
+        "estimate_basis": scan.estimate_basis,
+        "scheduled_for": iso(scan.scheduled_for),
     }
 
 

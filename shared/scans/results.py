@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from shared.catalog.service import Catalog
 from shared.inventory.models import Resource
+from shared.platform.crypto import CredentialsError, CredentialVault
 from shared.platform.durations import iso
 from shared.platform.errors import InvalidRequest, ViolationsPurged
-from shared.platform.globs import glob_to_like
+from shared.platform.patterns import glob_to_like
 from shared.policies.severities import SEVERITIES
 from shared.scans.finalizer import compliance_score, merge_stats
-from shared.scans.models import Scan, ScanShard, Violation
+from shared.scans.models import Scan, ScanShard, Violation, violation_id
 
 
 class ViolationQuerySchema(Schema):
@@ -42,13 +43,21 @@ FILTERS = frozenset({"severity", "policy", "framework", "resource", "new"})
 COUNT_CACHE_SECONDS = 3600
 
 
-def _cursor(value: str | None) -> int:
+def encode_cursor(vault: CredentialVault, scan_id: str, after: int) -> str:
+    """The next page's cursor: where this page ended, sealed (opaque, and only good for its scan)."""
+    return "cur_" + vault.encrypt({"scan": scan_id, "after": after}).decode()
+
+
+def decode_cursor(vault: CredentialVault, scan_id: str, value: str | None) -> int:
     if not value:
         return 0
-    prefix, _, number = value.partition("_")
-    if prefix != "vio" or not number.isdigit():
-        raise InvalidRequest(details=[{"field": "cursor", "message": "Not a cursor from this API"}])
-    return int(number)
+    try:
+        sealed = vault.decrypt(value.removeprefix("cur_").encode()) if value.startswith("cur_") else {}
+    except (CredentialsError, ValueError):
+        sealed = {}
+    if sealed.get("scan") != scan_id or not isinstance(sealed.get("after"), int):
+        raise InvalidRequest(details=[{"field": "cursor", "message": "Not a cursor of this scan's violations"}])
+    return sealed["after"]
 
 
 def _filters(catalog: Catalog, query: dict) -> list:
@@ -106,7 +115,7 @@ def _total(session: Session, scan: Scan, catalog: Catalog, query: dict, conditio
 
 
 def list_violations(
-    session: Session, scan: Scan, catalog: Catalog, query: dict, *, cache: Redis | None = None
+    session: Session, scan: Scan, catalog: Catalog, query: dict, after: int, *, cache: Redis | None = None
 ) -> tuple[list[Row], int, bool]:
     """One page after the cursor, the total matching (counts kept in `cache`), and whether more follow."""
     if scan.violations_purged_at is not None:
@@ -116,7 +125,6 @@ def list_violations(
             purged_at=iso(scan.violations_purged_at),
         )
     conditions = _filters(catalog, query)
-    after = _cursor(query.get("cursor"))
     rows = session.execute(
         select(Violation.__table__)  # plain rows: a 500-row page is rendered, never changed
         # `= ANY(ARRAY[id])`, not `=`: with `=` the planner drops scan_id from the ORDER BY and, for a
@@ -137,7 +145,7 @@ def render_violations(rows: list[Row], catalog: Catalog) -> list[dict[str, Any]]
 def render_violation(violation: Violation | Row, catalog: Catalog) -> dict[str, Any]:
     policy = catalog.policies.get(violation.policy_id)
     return {
-        "id": f"vio_{violation.id}",
+        "id": violation_id(violation.scan_id, violation.fingerprint),
         "policy_id": violation.policy_id,
         "title": policy.title if policy else violation.policy_id,
         "severity": violation.severity,

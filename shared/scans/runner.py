@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from shared.accounts.models import CloudAccount
 from shared.catalog.service import catalog_for
-from shared.inventory.collectors.base import CollectedResource, CollectionError
+from shared.inventory.collectors.base import CollectedResource, CollectionError, Stopped
 from shared.inventory.collectors.providers import collector_for
 from shared.inventory.models import Resource
 from shared.inventory.resources import upsert_resources
@@ -25,7 +26,7 @@ from shared.platform.context import Services
 from shared.platform.db import utcnow
 from shared.policies.policy import Policy
 from shared.scans.models import Scan, ScanShard, Violation
-from shared.scans.progress import ScanProgress
+from shared.scans.progress import ScanProgress, ShardLease, lease_holders
 from shared.scans.scope import ResourceScope
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,7 @@ def _write_page(
         session.execute(update(ScanShard).where(ScanShard.id == shard_id).values(**shard_values))
 
 
-def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]:
+def _claim(svc: Services, shard_id: int, delivery: str) -> tuple[str, dict] | tuple[None, dict]:
     """Lock the shard and decide: run it (None) or return a finished summary (a status)."""
     with svc.db.session() as session:
         shard = session.get(ScanShard, shard_id, with_for_update=True)
@@ -250,6 +251,9 @@ def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]
         summary = {"shard_id": shard_id, "scan_id": shard.scan_id}
         if shard.status in FINISHED:
             return shard.status, summary  # a redelivery of a finished shard: nothing to redo
+        holder = lease_holders(svc.redis, [shard_id])[shard_id] if shard.status == "running" else None
+        if holder is not None and holder != delivery:
+            return "running", summary  # another delivery (a relaunch) while a live worker runs it
         scan = session.get(Scan, shard.scan_id)
         now = utcnow()
         if scan.status != "running":
@@ -276,12 +280,20 @@ def _claim(svc: Services, shard_id: int) -> tuple[str, dict] | tuple[None, dict]
         return shard.status, summary
 
 
-def run_shard(svc: Services, shard_id: int) -> dict:
-    """Run a shard to the end (or until cancelled or out of time). Never raises for a cloud error:
+def run_shard(svc: Services, shard_id: int, delivery: str = "") -> dict:
+    """Run a shard to the end (or until cancelled or out of time), holding its lease as `delivery`
+    (the task id: a redelivery after its worker died has the same). Never raises for a cloud error:
     errors are recorded on the shard row so the chord always completes."""
-    status, summary = _claim(svc, shard_id)
+    status, summary = _claim(svc, shard_id, delivery)
     if status is not None:
+        if status in FINISHED and summary:
+            ScanProgress(svc.redis, summary["scan_id"]).shard_done(shard_id)  # ended without running
         return {**summary, "status": status}
+    with ShardLease(svc.redis, shard_id, delivery):
+        return _run(svc, shard_id, summary)
+
+
+def _run(svc: Services, shard_id: int, summary: dict) -> dict:
     with svc.db.session() as session:
         shard = session.get(ScanShard, shard_id)
         scan = session.get(Scan, shard.scan_id)
@@ -294,11 +306,15 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         scope = ResourceScope(scan.scope.get("include_resources", ()), scan.scope.get("exclude_resources", ()))
         resource_types, region, errors = list(shard.resource_types), shard.region, list(shard.errors)
     progress = ScanProgress(svc.redis, shard.scan_id)
+    if shard.attempts > 1:
+        progress.restart_shard(shard_id)  # its last run's pages are counted again by this one
     progress.publish("shard", state="started", shard_id=shard_id, provider=shard.provider, region=region)
     evaluator = ShardEvaluator(policies, scope, scan_id=shard.scan_id, shard_id=shard_id, account_id=account.id)
     final_status = None
+    stop = StopSignal(progress, deadline)
     try:
         collector = collector_for(account, svc)
+        collector.stop_reason = stop  # asked before every cloud call, detail calls included
     except CollectionError as exc:
         errors.append({**exc.as_dict(), "region": region})
         resource_types = []
@@ -307,7 +323,7 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         try:
             for page in collector.pages(resource_type, region):
                 evaluator.clock.lap("collect")
-                final_status = _stop_reason(progress, deadline)
+                final_status = stop()
                 if final_status:
                     break
                 in_scope = evaluator.in_scope(page)
@@ -318,9 +334,11 @@ def run_shard(svc: Services, shard_id: int) -> dict:
                     svc, tenant_id, account, shard.scan_id, in_scope, violations, _shard_values(shard_id, evaluator)
                 )
                 evaluator.clock.lap("write")
-                totals = progress.add(scanned=len(in_scope), violations=by_severity)
+                totals = progress.add(shard_id, scanned=len(in_scope), violations=by_severity)
                 progress.publish("progress", shard_id=shard_id, **totals)
                 evaluator.clock.lap("progress")
+        except Stopped as stopped:
+            final_status = stopped.reason
         except CollectionError as exc:
             failed_types += 1
             errors.append({**exc.as_dict(), "resource_type": exc.resource_type or resource_type, "region": region})
@@ -334,9 +352,10 @@ def run_shard(svc: Services, shard_id: int) -> dict:
         else:
             final_status = "partial" if errors else "completed"
     _finish(svc, shard_id, evaluator, final_status, errors)
-    progress.add(shards_done=1)
+    progress.shard_done(shard_id)
     progress.publish(
         "shard",
+        **progress.totals(),
         state=final_status,
         shard_id=shard_id,
         provider=shard.provider,
@@ -348,12 +367,26 @@ def run_shard(svc: Services, shard_id: int) -> dict:
     return {**summary, "status": final_status, "resources_scanned": evaluator.scanned}
 
 
-def _stop_reason(progress: ScanProgress, deadline: datetime | None) -> str | None:
-    if progress.cancel_requested():
-        return "cancelled"
-    if deadline and utcnow() >= deadline:
-        return "timed_out"
-    return None
+class StopSignal:
+    """Whether the shard should stop: "cancelled", "timed_out" or None. The cancel flag is read from
+    Redis at most every CHECK_EVERY seconds, so asking before every cloud call costs nothing."""
+
+    CHECK_EVERY = 0.5
+
+    def __init__(self, progress: ScanProgress, deadline: datetime | None):
+        self.progress, self.deadline = progress, deadline
+        self._checked, self._reason = 0.0, None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str | None:
+        with self._lock:  # detail calls ask from several threads
+            if self._reason is None and time.monotonic() - self._checked >= self.CHECK_EVERY:
+                self._checked = time.monotonic()
+                if self.progress.cancel_requested():
+                    self._reason = "cancelled"
+                elif self.deadline and utcnow() >= self.deadline:
+                    self._reason = "timed_out"
+            return self._reason
 
 
 def _shard_values(shard_id: int, evaluator: ShardEvaluator) -> dict:
@@ -381,9 +414,10 @@ def _finish(svc: Services, shard_id: int, evaluator: ShardEvaluator, status: str
 def record_crash(svc: Services, shard_id: int, exc: BaseException) -> dict:
     """A shard that died of an unexpected error: mark it failed with the error's type, so the scan
     finishes and shows it, instead of the chord never completing."""
+    # The exception's text stays in the worker's log: it can quote whatever an endpoint answered.
     error = {
         "code": type(exc).__name__,
-        "message": str(exc)[:500] or type(exc).__name__,
+        "message": f"The shard stopped on an unexpected {type(exc).__name__}; the worker's log has the details",
         "resource_type": None,
         "region": None,
     }
@@ -394,4 +428,6 @@ def record_crash(svc: Services, shard_id: int, exc: BaseException) -> dict:
         if shard.status not in FINISHED:
             shard.status, shard.completed_at = "failed", utcnow()
             shard.errors = shard.errors + [{**error, "region": shard.region}]
-        return {"shard_id": shard_id, "scan_id": shard.scan_id, "status": shard.status}
+        scan_id, status = shard.scan_id, shard.status
+    ScanProgress(svc.redis, scan_id).shard_done(shard_id)
+    return {"shard_id": shard_id, "scan_id": scan_id, "status": status}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from shared.accounts.models import PROVIDERS
-from shared.platform.durations import parse_duration
-from shared.platform.schemas import Closed, non_blank
+from shared.platform.durations import iso, parse_duration
+from shared.platform.schemas import Closed, bounded_list, non_blank, offset_field
 from shared.remediation.actions import actions
 
 SCAN_TYPES = ("full", "policy_specific", "resource_specific", "incremental")
@@ -16,23 +16,56 @@ STATUSES = ("pending", "running", "completed", "failed", "cancelled", "timed_out
 TERMINAL_STATUSES = ("completed", "failed", "cancelled", "timed_out")
 CHANNELS = ("email", "slack", "webhook")
 MAX_TIMEOUT_SECONDS = 24 * 3600
+MAX_START_DELAY = timedelta(days=366)
+MAX_LIST = 500  # items in a scope list: globs and policy ids are tenant input
+GLOB = validate.Length(min=1, max=2048)  # a resource id or ARN glob
+POLICY_ID = validate.Length(min=1, max=100)  # a policy id or group
 
 
 class ScopeSchema(Closed):
-    include_policies = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
-    include_resources = fields.List(fields.String(validate=validate.Length(min=1, max=2048)), load_default=list)
-    exclude_resources = fields.List(fields.String(validate=validate.Length(min=1, max=2048)), load_default=list)
+    include_policies = bounded_list(fields.String(validate=POLICY_ID), MAX_LIST, load_default=list)
+    include_resources = bounded_list(fields.String(validate=GLOB), MAX_LIST, load_default=list)
+    exclude_resources = bounded_list(fields.String(validate=GLOB), MAX_LIST, load_default=list)
+
+
+def _sane_moment(value: datetime) -> None:
+    """Within what PostgreSQL and people mean: years 1970-9999 and a real UTC offset (<= 14 h)."""
+    offset = value.utcoffset()
+    if offset is None or abs(offset) > timedelta(hours=14):
+        raise ValidationError("The UTC offset must be within 14 hours.")
+    if not 1970 <= value.year <= 9999:
+        raise ValidationError("The year must be between 1970 and 9999.")
 
 
 class ExecutionSchema(Closed):
     immediate = fields.Boolean(load_default=True)
+    # With immediate false: when the scan starts (it then waits as pending, with scheduled_for).
+    start_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None, validate=_sane_moment)
     parallel_execution = fields.Boolean(load_default=True)
     timeout = fields.String(load_default=None, allow_none=True)
 
-    @validates("immediate")
-    def _immediate(self, value: bool, **kwargs) -> None:
-        if value is False:
-            raise ValidationError("Only immediate execution is supported; use a schedule for later scans.")
+    @validates_schema
+    def _when(self, data: dict, **kwargs) -> None:
+        start_at = data.get("start_at")
+        if data.get("immediate", True):
+            if start_at is not None:
+                raise ValidationError("A start time needs immediate: false", "start_at")
+            return
+        if start_at is None:
+            raise ValidationError("A scan that is not immediate needs start_at (ISO 8601, in the future)", "start_at")
+        now = datetime.now(start_at.tzinfo or UTC)
+        if start_at <= now:
+            raise ValidationError("start_at must be in the future", "start_at")
+        if start_at > now + MAX_START_DELAY:
+            raise ValidationError("start_at must be within a year; use a schedule for recurring scans", "start_at")
+
+    @post_load
+    def _stored(self, data: dict, **kwargs) -> dict:
+        # Kept on the scan as the JSON it is shown as (UTC, whole seconds); absent for immediate scans.
+        start_at = data.pop("start_at", None)
+        if start_at is not None:
+            data["start_at"] = iso(start_at)
+        return data
 
     @validates("timeout")
     def _timeout(self, value: str | None, **kwargs) -> None:
@@ -71,7 +104,7 @@ class ScanRequestSchema(Closed):
     scan_type = fields.String(required=True, validate=validate.OneOf(SCAN_TYPES))
     environment = fields.String(required=True, validate=[validate.Length(min=1, max=64), non_blank])
     cloud_providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), required=True)
-    frameworks = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list)
+    frameworks = bounded_list(fields.String(validate=validate.Length(min=1, max=64)), 50, load_default=list)
     scope = fields.Nested(ScopeSchema, load_default=lambda: ScopeSchema().load({}))
     execution = fields.Nested(ExecutionSchema, load_default=lambda: ExecutionSchema().load({}))
     notifications = fields.Nested(NotificationsSchema, load_default=lambda: NotificationsSchema().load({}))
@@ -93,21 +126,12 @@ class ScanRequestSchema(Closed):
             raise ValidationError("A resource_specific scan needs at least one resource", "scope.include_resources")
 
 
-def _sane_moment(value: datetime) -> None:
-    """Within what PostgreSQL and people mean: years 1970-9999 and a real UTC offset (<= 14 h)."""
-    offset = value.utcoffset()
-    if offset is None or abs(offset) > timedelta(hours=14):
-        raise ValidationError("The UTC offset must be within 14 hours.")
-    if not 1970 <= value.year <= 9999:
-        raise ValidationError("The year must be between 1970 and 9999.")
-
-
 class ScanListQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
     status = fields.String(validate=validate.OneOf(STATUSES))
     environment = fields.String(validate=validate.Length(min=1, max=64))
     scan_type = fields.String(validate=validate.OneOf(SCAN_TYPES))

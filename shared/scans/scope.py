@@ -1,19 +1,12 @@
-"""Scope filters: include/exclude globs over resource ids and ARNs, compiled once per shard."""
+"""Scope filters: include/exclude globs over resource ids and ARNs, compiled once per shard (RE2)."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable
 
 from shared.inventory.collectors.base import CollectedResource
-
-
-def _compile(patterns: Iterable[str]) -> re.Pattern | None:
-    patterns = list(patterns)
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+from shared.platform.patterns import compile_globs
 
 
 class ResourceScope:
@@ -22,8 +15,8 @@ class ResourceScope:
 
     def __init__(self, include: Iterable[str] = (), exclude: Iterable[str] = ()):
         self.include_patterns = list(include)
-        self._include = _compile(self.include_patterns)
-        self._exclude = _compile(exclude)
+        self._include = compile_globs(self.include_patterns)
+        self._exclude = compile_globs(exclude)
 
     def admits(self, resource: CollectedResource) -> bool:
         if self._include and not (self._include.match(resource.uid) or self._include.match(resource.id)):

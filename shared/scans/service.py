@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session, load_only
 from shared.accounts.models import CloudAccount
 from shared.catalog.service import Catalog, SelectionError, catalog_for
 from shared.inventory.models import Resource
+from shared.notifications.service import channel_problems
 from shared.platform.context import Services
 from shared.platform.db import utcnow
 from shared.platform.durations import format_estimate, parse_duration
 from shared.platform.errors import InvalidScanConfig, NotFound, ScanLimitExceeded, ScanNotCancellable
 from shared.scans.models import Scan
+from shared.scans.notify import notify_scan_finished
 from shared.scans.progress import ScanProgress
 from shared.scans.schemas import TERMINAL_STATUSES
 from shared.tenants.models import Tenant
@@ -55,25 +57,30 @@ def resolve_targets(session: Session, tenant_id: str, environment: str, provider
     )
 
 
-def _validate_targets(session: Session, tenant_id: str, body: dict, catalog: Catalog) -> tuple[list[str], list[str]]:
-    """The selected policy ids and target account ids, or InvalidScanConfig with every problem."""
+def validate_targets(
+    session: Session, tenant_id: str, body: dict, catalog: Catalog, *, prefix: str = ""
+) -> tuple[list[str], list[str]]:
+    """The selected policy ids and target account ids, or InvalidScanConfig with every problem
+    (fields under `prefix`: a schedule's scan_config is checked exactly as POST /v1/scans is)."""
     details = []
     policy_ids: list[str] = []
     try:
         selected = catalog.select(body["cloud_providers"], body["frameworks"], body["scope"]["include_policies"])
         policy_ids = [p.id for p in selected]
     except SelectionError as exc:
-        details.append({"field": exc.field, "message": exc.message})
+        details.append({"field": prefix + exc.field, "message": exc.message})
     accounts = resolve_targets(session, tenant_id, body["environment"], body["cloud_providers"])
     covered = {a.provider for a in accounts}
     for provider in body["cloud_providers"]:
         if provider not in covered:
             details.append(
                 {
-                    "field": "cloud_providers",
+                    "field": prefix + "cloud_providers",
                     "message": f"No {provider} account is registered for environment '{body['environment']}'",
                 }
             )
+    channels = (body.get("notifications") or {}).get("channels") or []
+    details += channel_problems(session, tenant_id, channels, prefix + "notifications.channels")
     if details:
         raise InvalidScanConfig(details=details)
     return policy_ids, [a.id for a in accounts]
@@ -83,6 +90,16 @@ def _validate_targets(session: Session, tenant_id: str, body: dict, catalog: Cat
 class Estimate:
     resources: int | None
     duration_s: int | None
+    basis: str  # history (the last scan of the scope), inventory, or heuristic (see below)
+
+
+# A first scan has no history: accounts with an inventory count what it holds, the others are
+# estimated per listing unit, an (account, region) for AWS (an account without regions: the 17
+# enabled by default) and the whole subscription or project for the others. Durations follow the
+# tenant's recent throughput, or HEURISTIC_RATE before it has one.
+HEURISTIC_RESOURCES_PER_UNIT = 50
+DEFAULT_AWS_REGIONS = 17
+HEURISTIC_RATE = 5.0  # resources a second before the tenant has a finished scan to measure
 
 
 def _estimate(session: Session, tenant_id: str, key: str, account_ids: list[str]) -> Estimate:
@@ -96,12 +113,27 @@ def _estimate(session: Session, tenant_id: str, key: str, account_ids: list[str]
     ).first()
     if previous:
         seconds = (previous.completed_at - previous.started_at).total_seconds()
-        return Estimate(previous.resources_scanned, max(1, int(seconds)))
-    inventory = session.scalar(select(func.count()).select_from(Resource).where(Resource.account_id.in_(account_ids)))
-    if not inventory:
-        return Estimate(None, None)
-    rate = _throughput(session, tenant_id)
-    return Estimate(inventory, int(inventory / rate) + 1 if rate else None)
+        return Estimate(previous.resources_scanned, max(1, int(seconds)), "history")
+    listed = dict(
+        session.execute(
+            select(Resource.account_id, func.count())
+            .where(Resource.account_id.in_(account_ids))
+            .group_by(Resource.account_id)
+        ).all()
+    )
+    accounts = session.execute(
+        select(CloudAccount.id, CloudAccount.provider, CloudAccount.regions).where(CloudAccount.id.in_(account_ids))
+    ).all()
+    # Accounts with an inventory count what it holds; the others, the heuristic's share per unit.
+    resources = sum(
+        listed[account_id]
+        if account_id in listed
+        else (len(regions or ()) or DEFAULT_AWS_REGIONS if provider == "aws" else 1) * HEURISTIC_RESOURCES_PER_UNIT
+        for account_id, provider, regions in accounts
+    )
+    basis = "inventory" if accounts and all(a.id in listed for a in accounts) else "heuristic"
+    rate = _throughput(session, tenant_id) or HEURISTIC_RATE
+    return Estimate(resources, int(resources / rate) + 1, basis)
 
 
 def _throughput(session: Session, tenant_id: str) -> float | None:
@@ -125,11 +157,20 @@ def _average_scan_seconds(session: Session, tenant_id: str) -> float:
     return float(value) if value else DEFAULT_SCAN_SECONDS
 
 
+def _waiting(now: datetime):
+    """A pending scan is in the queue unless it is a future scan whose time has not come."""
+    return or_(Scan.scheduled_for.is_(None), Scan.scheduled_for <= now)
+
+
 def _counts(session: Session, tenant_id: str) -> tuple[int, int]:
+    """Running scans, and pending ones in the queue (future scans wait outside it)."""
     rows = dict(
         session.execute(
             select(Scan.status, func.count())
-            .where(Scan.tenant_id == tenant_id, Scan.status.in_(("running", "pending")))
+            .where(
+                Scan.tenant_id == tenant_id,
+                or_(Scan.status == "running", and_(Scan.status == "pending", _waiting(utcnow()))),
+            )
             .group_by(Scan.status)
         ).all()
     )
@@ -149,13 +190,13 @@ def _promote(session: Session, tenant: Tenant) -> list[str]:
     free = tenant.max_concurrent - running
     if free <= 0 or pending == 0:
         return []
+    now = utcnow()
     scans = session.scalars(
         select(Scan)
-        .where(Scan.tenant_id == tenant.id, Scan.status == "pending")
+        .where(Scan.tenant_id == tenant.id, Scan.status == "pending", _waiting(now))
         .order_by(Scan.created_at, Scan.id)
         .limit(free)
     ).all()
-    now = utcnow()
     for scan in scans:
         _start(scan, now)
     return [scan.id for scan in scans]
@@ -171,7 +212,7 @@ def create_scan(
     """
     with svc.db.session() as session:
         catalog = catalog_for(session, tenant_id)
-        policy_ids, account_ids = _validate_targets(session, tenant_id, body, catalog)
+        policy_ids, account_ids = validate_targets(session, tenant_id, body, catalog)
         key = scope_key(tenant_id, body, policy_ids)
         estimate = _estimate(session, tenant_id, key, account_ids)
         tenant = session.get(Tenant, tenant_id, with_for_update=True)
@@ -204,6 +245,8 @@ def create_scan(
             schedule_id=schedule_id,
             estimated_resources=estimate.resources,
             estimated_duration_s=estimate.duration_s,
+            estimate_basis=estimate.basis,
+            scheduled_for=datetime.fromisoformat(start_at) if (start_at := body["execution"].get("start_at")) else None,
             created_at=utcnow(),
         )
         session.add(scan)
@@ -212,6 +255,18 @@ def create_scan(
     for scan_id in started:
         svc.enqueue(PLAN_TASK, scan_id)
     return scan
+
+
+def start_due(svc: Services) -> list[str]:
+    """For the periodic task: future scans whose time has come join their tenant's queue and start
+    as slots allow (the same admission as every scan)."""
+    with svc.db.session() as session:
+        tenants = session.scalars(
+            select(Scan.tenant_id)
+            .where(Scan.status == "pending", Scan.scheduled_for.is_not(None), Scan.scheduled_for <= utcnow())
+            .distinct()
+        ).all()
+    return [scan_id for tenant in tenants for scan_id in promote_pending(svc, tenant)]
 
 
 def promote_pending(svc: Services, tenant_id: str) -> list[str]:
@@ -232,13 +287,16 @@ def get_scan(session: Session, tenant_id: str, scan_id: str) -> Scan:
 
 
 def queue_position(session: Session, scan: Scan) -> int:
-    """1 for the next scan to start; 0 when the scan is not waiting."""
-    if scan.status != "pending":
+    """1 for the next scan to start; 0 when the scan is not waiting (a future scan before its time
+    is not in the queue yet)."""
+    now = utcnow()
+    if scan.status != "pending" or (scan.scheduled_for and scan.scheduled_for > now):
         return 0
     ahead = session.scalar(
         select(func.count()).where(
             Scan.tenant_id == scan.tenant_id,
             Scan.status == "pending",
+            _waiting(now),
             or_(Scan.created_at < scan.created_at, and_(Scan.created_at == scan.created_at, Scan.id < scan.id)),
         )
     )
@@ -318,7 +376,5 @@ def cancel_scan(svc: Services, tenant_id: str, scan_id: str) -> Scan:
     promote_pending(svc, tenant_id)
     if not was_running:
         # A queued scan never reaches finalize, which notifies for the others.
-        from shared.scans.notify import notify_scan_finished
-
         notify_scan_finished(svc, scan_id)
     return scan

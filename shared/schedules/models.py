@@ -27,6 +27,8 @@ class Schedule(Base):
     notifications: Mapped[dict]
     triggers: Mapped[dict] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When it was last enabled again: occurrences while it was paused are not owed.
+    resumed_at: Mapped[datetime | None]
     webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -49,7 +51,7 @@ class ScheduleRun(Base):
     trigger: Mapped[str] = mapped_column(String(32))
     fire_time: Mapped[datetime]
     scan_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # created | rejected
+    status: Mapped[str] = mapped_column(String(16))  # created | rejected | skipped (a missed occurrence)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

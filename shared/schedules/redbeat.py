@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from celery.schedules import crontab
+from croniter import CroniterError
 from redbeat import RedBeatSchedulerEntry
 from redbeat.schedulers import ensure_conf
 from sqlalchemy import select
@@ -104,12 +105,20 @@ def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
         fired = last_cron_fires(session, [s.id for s in schedules]) if schedules else {}
     waiting = waiting_occurrences(svc, [s.id for s in schedules])
     created = kept = removed = 0
+    failed = 0
     for schedule in schedules:
         occurrence = waiting.get(schedule.id)
         if occurrence and occurrence >= now - timedelta(minutes=1):
             kept += 1
             continue
-        write_entry(svc, schedule.id, due_occurrence(schedule, fired.get(schedule.id), now))
+        try:
+            write_entry(svc, schedule.id, due_occurrence(schedule, fired.get(schedule.id), now))
+        except (CroniterError, ValueError, KeyError) as exc:
+            # One bad row (a cron that never fires, an unknown zone) must not stop every other
+            # tenant's schedules from being restored: it is logged and skipped.
+            log.error("schedule %s cannot be put into RedBeat: %s: %s", schedule.id, type(exc).__name__, exc)
+            failed += 1
+            continue
         created += 1
     wanted = {s.id for s in schedules}
     prefix = entry_key(svc, "")
@@ -118,5 +127,5 @@ def reconcile(svc: Services, *, now: datetime | None = None) -> dict[str, int]:
         if schedule_id not in wanted:
             delete_entry(svc, schedule_id)
             removed += 1
-    log.info("schedules reconciled: %d written, %d kept, %d removed", created, kept, removed)
-    return {"created": created, "kept": kept, "removed": removed}
+    log.info("schedules reconciled: %d written, %d kept, %d removed, %d failed", created, kept, removed, failed)
+    return {"created": created, "kept": kept, "removed": removed, "failed": failed}

@@ -9,22 +9,31 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from croniter import croniter
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import PROVIDERS
-from shared.catalog.service import SelectionError, catalog_for
+from shared.catalog.service import catalog_for
+from shared.notifications.delivery import notify
+from shared.notifications.service import channel_problems
 from shared.platform.context import Services
 from shared.platform.db import utcnow
 from shared.platform.durations import iso
 from shared.platform.errors import DomainError, InvalidRequest, InvalidScanConfig, NotFound
-from shared.platform.schemas import error_details
+from shared.platform.schemas import bounded_list, error_details, offset_field
 from shared.scans import service
 from shared.scans.schemas import NotificationsSchema, ScanRequestSchema
-from shared.schedules.cron import next_occurrence, zone
+from shared.schedules.cron import (
+    LATE_AFTER,
+    covered_until,
+    last_cron_fires,
+    owed_occurrences,
+    upcoming_occurrence,
+    validate_cron,
+    zone,
+)
 from shared.schedules.models import Schedule, ScheduleRun
 from shared.schedules.redbeat import sync_schedule
 
@@ -43,8 +52,10 @@ class TimingSchema(_Closed):
 
     @validates("cron")
     def _cron(self, value: str, **kwargs) -> None:
-        if not croniter.is_valid(value) or len(value.split()) != 5:
-            raise ValidationError("Not a five-field cron expression such as '0 6 * * 0'")
+        try:
+            validate_cron(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     @validates("timezone")
     def _timezone(self, value: str, **kwargs) -> None:
@@ -67,9 +78,11 @@ class ScheduleNotificationsSchema(NotificationsSchema):
 class ResourceChangesSchema(_Closed):
     enabled = fields.Boolean(load_default=True)
     providers = fields.List(fields.String(validate=validate.OneOf(PROVIDERS)), load_default=list)
-    account_ids = fields.List(fields.String(), load_default=list)
-    resource_types = fields.List(fields.String(), load_default=list)
-    resource_ids = fields.List(fields.String(), load_default=list, metadata={"description": "globs"})
+    account_ids = bounded_list(fields.String(validate=validate.Length(max=32)), 100, load_default=list)
+    resource_types = bounded_list(fields.String(validate=validate.Length(max=200)), 100, load_default=list)
+    resource_ids = bounded_list(
+        fields.String(validate=validate.Length(max=2048)), 100, load_default=list, metadata={"description": "globs"}
+    )
     debounce_seconds = fields.Integer(load_default=60, validate=validate.Range(min=0, max=86400))
 
 
@@ -114,25 +127,29 @@ class ScheduleListQuerySchema(_Closed):
     environment = fields.String()
     q = fields.String()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 def load_request(document: Any, *, partial: bool = False) -> dict:
     try:
         return ScheduleRequestSchema(partial=partial).load(document if isinstance(document, dict) else None)
     except ValidationError as exc:
-        raise InvalidRequest("Schedule validation failed", details=error_details(exc.messages)) from None
+        details = error_details(exc.messages)
+        if all(d["field"].startswith("scan_config") for d in details):
+            raise InvalidScanConfig(details=details) from None  # the scan itself is what is wrong
+        raise InvalidRequest("Schedule validation failed", details=details) from None
 
 
-def _check_policies(session: Session, tenant_id: str, scan_config: dict) -> None:
-    try:
-        catalog_for(session, tenant_id).select(
-            scan_config["cloud_providers"], scan_config["frameworks"], scan_config["scope"]["include_policies"]
-        )
-    except SelectionError as exc:
-        raise InvalidRequest(
-            "Schedule validation failed", details=[{"field": f"scan_config.{exc.field}", "message": exc.message}]
-        ) from None
+def _check_scan_config(session: Session, tenant_id: str, scan_config: dict) -> None:
+    """A schedule that could never run is refused now, as POST /v1/scans would refuse its scan."""
+    body = {**scan_config, "name": "schedule", "notifications": {}}
+    service.validate_targets(session, tenant_id, body, catalog_for(session, tenant_id), prefix="scan_config.")
+
+
+def _check_channels(session: Session, tenant_id: str, notifications: dict) -> None:
+    problems = channel_problems(session, tenant_id, notifications.get("channels") or [], "notifications.channels")
+    if problems:
+        raise InvalidRequest("Schedule validation failed", details=problems)
 
 
 def scan_body(schedule: Schedule) -> dict:
@@ -151,7 +168,8 @@ def create_schedule(svc: Services, tenant_id: str, document: Any) -> tuple[Sched
     data = load_request(document)
     secret = f"whsec_{secrets.token_urlsafe(32)}"
     with svc.db.session() as session:
-        _check_policies(session, tenant_id, data["scan_config"])
+        _check_scan_config(session, tenant_id, data["scan_config"])
+        _check_channels(session, tenant_id, data["notifications"])
         schedule = Schedule(
             tenant_id=tenant_id,
             name=data["name"],
@@ -195,17 +213,20 @@ def update_schedule(svc: Services, tenant_id: str, schedule_id: str, changes: An
             full = load_request(
                 {"name": "x", "schedule": {"cron": schedule.cron}, "scan_config": changes["scan_config"]}
             )
-            _check_policies(session, tenant_id, full["scan_config"])
+            _check_scan_config(session, tenant_id, full["scan_config"])
             schedule.scan_config = full["scan_config"]
         if "schedule" in data:
             timing = {"cron": schedule.cron, "timezone": schedule.timezone, **changes["schedule"]}
             timing = load_request({"name": "x", "schedule": timing, "scan_config": schedule.scan_config})["schedule"]
             schedule.cron, schedule.timezone = timing["cron"], timing["timezone"]
+        if data.get("enabled") and not schedule.enabled:
+            schedule.resumed_at = utcnow()  # the pause's occurrences are not owed
         for name in ("name", "description", "enabled"):
             if name in data:
                 setattr(schedule, name, data[name])
         if "notifications" in data:
             schedule.notifications = ScheduleNotificationsSchema().load(changes["notifications"])
+            _check_channels(session, tenant_id, schedule.notifications)
         if "triggers" in data:
             schedule.triggers = _triggers(TriggersSchema().load(changes["triggers"]))
         schedule.updated_at = utcnow()
@@ -243,11 +264,19 @@ def webhook_secret(svc: Services, schedule: Schedule) -> str:
 
 
 def fire(
-    svc: Services, schedule_id: str, fire_time: datetime, trigger: str = "cron", details: dict | None = None
+    svc: Services,
+    schedule_id: str,
+    fire_time: datetime,
+    trigger: str = "cron",
+    details: dict | None = None,
+    *,
+    raise_rejection: bool = False,
 ) -> ScheduleRun | None:
     """Run a schedule for one fire: record the run (once per schedule, trigger and fire time) and
     create its scan through the same service as POST /v1/scans. None for a duplicate fire or a
-    schedule that is gone or disabled."""
+    schedule that is gone or disabled. A fire whose scan cannot start is recorded as rejected with
+    the reason and notified to the schedule's channels when it asks for failures; with
+    `raise_rejection` (a caller waiting for the answer) the refusal is raised too."""
     with svc.db.session() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is None or (not schedule.enabled and trigger != "manual"):
@@ -281,12 +310,12 @@ def fire(
                 "scan_type": "policy_specific",
                 "scope": {**body["scope"], "include_policies": details["policies"]},
             }
-    status, scan_id, reason = "created", None, None
+    status, scan_id, reason, rejection = "created", None, None, None
     try:
         scan = service.create_scan(svc, tenant_id, _validated(body), trigger=trigger, schedule_id=schedule_id)
         scan_id = scan.id
     except DomainError as exc:
-        status, reason = "rejected", f"{exc.error_code}: {exc.description}"
+        status, reason, rejection = "rejected", f"{exc.error_code}: {exc.description}", exc
         if exc.details:
             reason += "; " + "; ".join(f"{d['field']}: {d['message']}" for d in exc.details)
     with svc.db.session() as session:
@@ -296,7 +325,67 @@ def fire(
         schedule.last_run_at = utcnow()
         if scan_id:
             schedule.last_scan_id = scan_id
+        wishes = schedule.notifications or {}
+        summary = {"id": schedule.id, "name": schedule.name, "trigger": trigger, "fire_time": iso(fire_time)}
+    if rejection is not None:
+        if wishes.get("on_failure") and wishes.get("channels"):
+            notify(
+                svc,
+                tenant_id=tenant_id,
+                event="schedule.failed",
+                schedule_id=schedule_id,
+                channel_types=wishes["channels"],
+                payload={"schedule": summary, "message": f"The scheduled scan could not start: {reason}"},
+            )
+        if raise_rejection:
+            raise rejection
     return run
+
+
+def fire_cron(svc: Services, schedule_id: str, fire_time: datetime) -> ScheduleRun | None:
+    """RedBeat's fire. The occurrences owed since the last fire (or the creation, or the last
+    resume) are counted: an occurrence on time fires; missed ones (beat or every worker was down)
+    are recorded as a skipped run that says why, and the latest of them fires once as a catch-up
+    (POLICYCORTEX_SCHEDULE_CATCH_UP=one) or not at all (none)."""
+    now = utcnow()
+    with svc.db.session() as session:
+        schedule = session.get(Schedule, schedule_id)
+        if schedule is None or not schedule.enabled:
+            return None
+        covered = covered_until(schedule, last_cron_fires(session, [schedule_id]).get(schedule_id))
+        first, latest, count = owed_occurrences(schedule, covered, now)
+    if latest is None:  # nothing owed: a redelivered fire, or one for a time the schedule was paused
+        return None
+    on_time = now - latest <= LATE_AFTER
+    fires = on_time or svc.settings.schedule_catch_up == "one"
+    skipped = count - 1 if fires else count
+    if skipped:
+        reason = f"{skipped} occurrence(s) from {iso(first)} missed while beat was not running"
+        if not on_time:
+            reason += f"; the latest ({iso(latest)}) fired once as a catch-up" if fires else "; catch-up is off"
+        # Recorded at the last occurrence it covers, so the skipped ones are never owed again.
+        _skip(svc, schedule_id, first if fires else latest, reason, skipped)
+    if fires:
+        return fire(svc, schedule_id, latest, "cron", {} if on_time else {"catch_up": True, "missed": skipped})
+    return None
+
+
+def _skip(svc: Services, schedule_id: str, fire_time: datetime, reason: str, missed: int) -> None:
+    with svc.db.session() as session:
+        session.execute(
+            insert(ScheduleRun)
+            .values(
+                schedule_id=schedule_id,
+                trigger="cron",
+                fire_time=fire_time,
+                status="skipped",
+                reason=reason,
+                details={"missed": missed},
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(constraint="uq_schedule_runs_fire")
+        )
+    log.info("schedule %s: %s", schedule_id, reason)
 
 
 def _validated(body: dict) -> dict:
@@ -310,7 +399,7 @@ def run_now(svc: Services, tenant_id: str, schedule_id: str) -> ScheduleRun:
     """The manual trigger: fire the schedule now, whether or not it is enabled."""
     with svc.db.session() as session:
         _get(session, tenant_id, schedule_id)
-    return fire(svc, schedule_id, utcnow(), "manual")
+    return fire(svc, schedule_id, utcnow(), "manual", raise_rejection=True)
 
 
 def mirror(svc: Services, schedule_id: str) -> None:
@@ -322,8 +411,7 @@ def mirror(svc: Services, schedule_id: str) -> None:
 
 
 def render(schedule: Schedule, runs: list[ScheduleRun], *, base_url: str, secret: str | None = None) -> dict:
-    now = utcnow()
-    upcoming = next_occurrence(schedule.cron, schedule.timezone, now) if schedule.enabled else None
+    upcoming = upcoming_occurrence(schedule, utcnow()) if schedule.enabled else None
     body = {
         "id": schedule.id,
         "name": schedule.name,

@@ -5,11 +5,9 @@ schedule through `shared.schedules.fire`, the same path as cron."""
 from __future__ import annotations
 
 import base64
-import fnmatch
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -21,9 +19,11 @@ from sqlalchemy import select
 
 from shared.accounts.models import CloudAccount
 from shared.inventory.collectors.providers import resource_types
+from shared.platform import jsonin
 from shared.platform.context import Services
 from shared.platform.db import utcnow
 from shared.platform.errors import DomainError, InvalidRequest
+from shared.platform.patterns import compile_globs
 from shared.scans.models import Scan
 from shared.schedules.models import Schedule
 from shared.schedules.service import fire, webhook_secret
@@ -80,16 +80,47 @@ def _aws_type(arn: str) -> str | None:
     return (named or candidates or [None])[0]
 
 
+MAX_EVENTS = 1000  # events in one request, and resources named by one event
+MAX_ID = 2048  # characters in an ARN, an Azure resource id or a GCP asset name
+
+
+def _typed(container: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """container[key] when it is of the expected JSON type, None when absent; else a 400 naming it."""
+    value = container.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    names = {dict: "an object", list: "a list", str: "a string"}
+    expected = names.get(kind, "a string") if isinstance(kind, type) else " or ".join(names[k] for k in kind)
+    raise InvalidRequest(details=[{"field": f"{where}{key}", "message": f"Must be {expected}"}])
+
+
+def _identifier(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
+        raise InvalidRequest(details=[{"field": where, "message": f"Must be a string of 1 to {MAX_ID} characters"}])
+    return value
+
+
 def _aws_changes(event: dict) -> list[Change]:
-    arns = list(event.get("resources") or [])
-    detail = event.get("detail") or {}
-    params = detail.get("requestParameters") or {}
-    region, account = event.get("region") or detail.get("awsRegion"), event.get("account")
+    resources = _typed(event, "resources", list, "") or []
+    if len(resources) > MAX_EVENTS:
+        raise InvalidRequest(details=[{"field": "resources", "message": f"At most {MAX_EVENTS} resources"}])
+    # EventBridge names resources as ARN strings, CloudTrail records as {"ARN": ..., "type": ...}.
+    arns = [
+        _identifier(item.get("ARN") if isinstance(item, dict) else item, f"resources[{index}]")
+        for index, item in enumerate(resources)
+    ]
+    detail = _typed(event, "detail", dict, "") or {}
+    params = _typed(detail, "requestParameters", dict, "detail.") or {}
+    region = _typed(event, "region", str, "") or _typed(detail, "awsRegion", str, "detail.")
+    account = _typed(event, "account", str, "") or _typed(detail, "recipientAccountId", str, "detail.")
     # CloudTrail API calls name resources in their parameters rather than in `resources`.
-    if params.get("bucketName"):
-        arns.append(f"arn:aws:s3:::{params['bucketName']}")
-    if params.get("groupId"):
-        arns.append(f"arn:aws:ec2:{region}:{account}:security-group/{params['groupId']}")
+    bucket = _typed(params, "bucketName", str, "detail.requestParameters.")
+    group = _typed(params, "groupId", str, "detail.requestParameters.")
+    if bucket:
+        arns.append(f"arn:aws:s3:::{_identifier(bucket, 'detail.requestParameters.bucketName')}")
+    if group:
+        group = _identifier(group, "detail.requestParameters.groupId")
+        arns.append(f"arn:aws:ec2:{region}:{account}:security-group/{group}")
     return [Change("aws", arn, _aws_type(arn), account) for arn in dict.fromkeys(arns)]
 
 
@@ -109,20 +140,28 @@ def _azure_type(resource_id: str) -> str | None:
 
 def _azure_changes(events: list) -> list[Change]:
     changes = []
-    for event in events:
-        uri = (event.get("data") or {}).get("resourceUri") or event.get("subject")
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise InvalidRequest(details=[{"field": f"[{index}]", "message": "Must be an Event Grid event object"}])
+        data = _typed(event, "data", dict, f"[{index}].") or {}
+        uri = _typed(data, "resourceUri", str, f"[{index}].data.") or _typed(event, "subject", str, f"[{index}].")
         if uri:
+            uri = _identifier(uri, f"[{index}].subject")
             subscription = uri.split("/")[2] if uri.lower().startswith("/subscriptions/") else None
             changes.append(Change("azure", uri, _azure_type(uri), subscription))
     return changes
 
 
 def _gcp_changes(message: dict) -> list[Change]:
-    data = json.loads(base64.b64decode(message.get("data", "")) or b"{}")
-    asset = data.get("asset") or data.get("priorAsset") or {}
-    name, asset_type = asset.get("name"), asset.get("assetType")
+    data = jsonin.loads(base64.b64decode(_typed(message, "data", str, "message.") or "", validate=True) or b"{}")
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    asset = _typed(data, "asset", dict, "message.data.") or _typed(data, "priorAsset", dict, "message.data.") or {}
+    name = _typed(asset, "name", str, "message.data.asset.")
+    asset_type = _typed(asset, "assetType", str, "message.data.asset.")
     if not name:
         return []
+    name = _identifier(name, "message.data.asset.name")
     canonical = next(
         (
             n
@@ -133,16 +172,35 @@ def _gcp_changes(message: dict) -> list[Change]:
         ),
         None,
     )
-    project = next((a.split("/", 1)[1] for a in asset.get("ancestors", []) if a.startswith("projects/")), None)
+    ancestors = _typed(asset, "ancestors", list, "message.data.asset.") or []
+    project = next(
+        (a.split("/", 1)[1] for a in ancestors if isinstance(a, str) and a.startswith("projects/")), None
+    )
     return [Change("gcp", name, canonical, project)]
+
+
+def event_grid_validation(body: Any) -> str | None:
+    """The validation code of Event Grid's subscription handshake, when the body is one."""
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    data = first.get("data")
+    if first.get("eventType") == EVENT_GRID_VALIDATION and isinstance(data, dict):
+        code = data.get("validationCode")
+        if isinstance(code, str) and 0 < len(code) <= 200:
+            return code
+        raise InvalidRequest(details=[{"field": "[0].data.validationCode", "message": "Must be a string"}])
+    return None
 
 
 def parse_events(body: Any) -> list[Change]:
     """AWS EventBridge/CloudTrail events, Azure Event Grid batches, GCP Cloud Asset feed messages
     (Pub/Sub push), one event or a list."""
     if isinstance(body, list):
+        if len(body) > MAX_EVENTS:
+            raise InvalidRequest(details=[{"field": "body", "message": f"At most {MAX_EVENTS} events per request"}])
         if body and all(isinstance(e, dict) and "eventType" in e for e in body):
             return _azure_changes(body)
+        if any(isinstance(item, list) for item in body):
+            raise InvalidRequest(details=[{"field": "body", "message": "A list of events holds event objects"}])
         return [change for item in body for change in parse_events(item)]
     if not isinstance(body, dict):
         raise InvalidRequest(details=[{"field": "body", "message": "Expected an event object or a list of events"}])
@@ -153,7 +211,7 @@ def parse_events(body: Any) -> list[Change]:
     if isinstance(body.get("message"), dict) and "data" in body["message"]:
         try:
             return _gcp_changes(body["message"])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError):  # JsonInputError included: a bad document inside is named as a whole
             raise InvalidRequest(details=[{"field": "message.data", "message": "Not base64 JSON"}]) from None
     raise InvalidRequest(details=[{"field": "body", "message": "Not an EventBridge, Event Grid or Cloud Asset event"}])
 
@@ -165,9 +223,7 @@ def _matches(rule: dict, change: Change, account_ids: set[str]) -> bool:
         return False
     if rule.get("resource_types") and change.resource_type not in rule["resource_types"]:
         return False
-    return not rule.get("resource_ids") or any(
-        fnmatch.fnmatchcase(change.resource_uid, g) for g in rule["resource_ids"]
-    )
+    return not rule.get("resource_ids") or compile_globs(rule["resource_ids"]).match(change.resource_uid) is not None
 
 
 def accept_events(svc: Services, tenant_id: str, body: Any, account_id: str | None = None) -> dict[str, Any]:
@@ -249,8 +305,11 @@ def verify_webhook(
     now = time.time() if now is None else now
     with svc.db.session() as session:
         schedule = session.get(Schedule, schedule_id)
-    if schedule is None or not timestamp or not signature or not timestamp.isdigit():
+    # A Unix time in seconds has at most 12 digits for millennia; a longer one is not a timestamp.
+    if schedule is None or not timestamp or not signature or not (timestamp.isascii() and timestamp.isdigit()):
         raise WebhookRejected()
+    if len(timestamp) > 12:
+        raise WebhookRejected("The webhook timestamp is not a Unix time in seconds")
     if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
         raise WebhookRejected("The webhook timestamp is outside the replay window")
     expected = hmac.new(

@@ -38,6 +38,7 @@ CHECKS = [
 # Reads first and deletions last: a generated DELETE or replacing upload must not empty what later
 # operations read.
 ORDER = {"GET": 0, "POST": 1, "PATCH": 1, "DELETE": 2}
+EXAMPLES = 40  # generated requests per operation (10 before issue 15's hardening)
 
 POLICY = {
     "id": "pol_fuzz_bucket_names",
@@ -115,13 +116,13 @@ def seeded(client, worker, svc, tenant, document) -> dict[str, dict[str, str]]:
 
 
 def _fuzz(operation, real: dict[str, str], headers: dict[str, str]) -> list[tuple[int, list[str]]]:
-    """Ten derandomized requests to one operation, every other one naming real objects: the status
-    of each answer and the checks it failed."""
+    """EXAMPLES derandomized requests to one operation, every other one naming real objects: the
+    status of each answer and the checks it failed."""
     answers: list[tuple[int, list[str]]] = []
 
     @given(case=operation.as_strategy())
     @hypothesis_settings(
-        max_examples=10, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
     )
     def call(case):
         if case.path_parameters and len(answers) % 2 == 0:
@@ -153,7 +154,7 @@ def test_generated_requests_get_answers_that_conform_to_the_document(document, t
                 succeeded.add(operation.label)
             failures += [(operation.label, status, problem) for problem in problems]
     assert failures == []
-    assert sum(statuses.values()) > 300
+    assert sum(statuses.values()) > 20 * len(operations)  # hypothesis may generate fewer for small inputs
     assert statuses[400] and statuses[200] and statuses[404]  # valid, invalid and unknown objects were generated
     reads = {op.label for op in operations if op.method.upper() == "GET" and not op.path.endswith("/stream")}
     assert reads - succeeded == set()  # every read answered 200 at least once, and its body was checked

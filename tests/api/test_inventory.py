@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
 from devkit.estates import seed_demo_estate
+from shared.inventory import uploads
 from shared.scans.models import Violation
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body, wait_for_scan
@@ -219,3 +223,343 @@ def test_uploads_track_configuration_changes(client, svc, tenant, hybrid):
     assert changed_at("a") == first  # same configuration: incremental scans may carry its verdicts
     push(client, tenant, hybrid, {"resources": [bucket("a", encrypted=True)]})
     assert changed_at("a") > first
+
+
+# Uploads are read as a stream and stored in batches (shared/inventory/uploads.py).
+
+
+def raw_push(client, tenant, account, data, content_type="application/json", query=""):
+    return client.post(
+        f"/v1/accounts/{account['id']}/inventory{query}", headers=tenant.headers, data=data, content_type=content_type
+    )
+
+
+def gcs_asset(bucket_name: str, **data) -> dict:
+    """One line of a `gcloud asset export` (a storage bucket)."""
+    return {
+        "name": f"//storage.googleapis.com/{bucket_name}",
+        "assetType": "storage.googleapis.com/Bucket",
+        "resource": {
+            "parent": "//cloudresourcemanager.googleapis.com/projects/1",
+            "location": "us",
+            "data": {"name": bucket_name, **data},
+        },
+    }
+
+
+def ndjson(*assets) -> str:
+    return "".join((a if isinstance(a, str) else json.dumps(a)) + "\n" for a in assets)
+
+
+def stored(client, tenant, account) -> dict[str, dict]:
+    listing = client.get(f"/v1/resources?account_id={account['id']}&limit=500", headers=tenant.headers).get_json()
+    return {r["name"]: r for r in listing["resources"]}
+
+
+@pytest.mark.parametrize("kind", ["json", "ndjson"])
+def test_uploads_beyond_the_general_body_limit(client, tenant, hybrid, kind):
+    count = 4_000  # over 3 MiB in either format, three times the 1 MiB limit of other requests
+    notes = "n" * 600
+    if kind == "json":
+        resources = [bucket(f"big-{i:05d}", encrypted=i % 2 == 0) for i in range(count)]
+        body = json.dumps({"resources": [{**r, "document": {**r["document"], "Notes": notes}} for r in resources]})
+        content_type = "application/json"
+    else:
+        body = ndjson(*(gcs_asset(f"big-{i:05d}", notes=notes) for i in range(count)))
+        content_type = "application/x-ndjson"
+    assert len(body) > 3 * 1_048_576
+    response = raw_push(client, tenant, hybrid, body, content_type)
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["stored"] == count
+
+
+def test_uploads_beyond_the_upload_limit_are_refused(client, svc, tenant, hybrid, monkeypatch):
+    monkeypatch.setattr(svc, "settings", replace(svc.settings, max_upload_length=4096))
+    body = ndjson(*(gcs_asset(f"b-{i}") for i in range(40)))
+    assert_envelope(raw_push(client, tenant, hybrid, body, "application/x-ndjson"), 413, "REQ_413")
+
+
+def test_the_resource_limit_is_a_setting(client, svc, tenant, hybrid, monkeypatch):
+    monkeypatch.setattr(svc, "settings", replace(svc.settings, max_upload_resources=3))
+    push(client, tenant, hybrid, {"resources": [bucket("kept", encrypted=True)]})
+    body = {"resources": [bucket(f"b-{i}", encrypted=True) for i in range(4)]}
+    envelope = assert_envelope(push(client, tenant, hybrid, body), 400, "REQ_001")
+    assert envelope["error_description"] == "At most 3 resources per upload"
+    assert list(stored(client, tenant, hybrid)) == ["kept"]
+
+
+GOOD = json.dumps(bucket("good", encrypted=True))
+DEEP = '{"a": ' * 1_000 + "1" + "}" * 1_000
+
+
+@pytest.mark.parametrize(
+    "resource,field,message",
+    [
+        (
+            '{"type": "aws.s3.bucket", "id": "x", "document": {"Name": "a\\u0000b"}}',
+            "resources[1].document.Name",
+            "NUL",
+        ),
+        ('{"type": "aws.s3.bucket", "id": "x\\u0000", "document": {}}', "resources[1].id", "NUL"),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": {"Size": NaN}}', "resources[1].document.Size", "NaN"),
+        (
+            '{"type": "aws.s3.bucket", "id": "x", "document": {"S": [Infinity]}}',
+            "resources[1].document.S[0]",
+            "Infinity",
+        ),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": {"Size": -Infinity}}', "resources[1].document.Size", "NaN"),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": {"Size": 1e400}}', "resources[1].document.Size", "NaN"),
+        (
+            '{"type": "aws.s3.bucket", "id": "x", "document": {"Name": "\\ud800"}}',
+            "resources[1].document.Name",
+            "surrogate",
+        ),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": {"\\udc00": 1}}', "resources[1].document", "surrogate"),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": ' + DEEP + "}", "resources[1]", "nested"),
+        (
+            '{"type": "aws.s3.bucket", "id": "x", "document": ' + '{"a": ' * 80 + "1" + "}" * 80 + "}",
+            "resources[1].document.a.a",
+            "nested",
+        ),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": []}', "resources[1].document", "mapping"),
+        (
+            '{"type": "aws.s3.bucket", "id": "x", "region": "' + "r" * 65 + '", "document": {}}',
+            "resources[1].region",
+            "Length",
+        ),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": {}, "extra": 1}', "resources[1].extra", "Unknown"),
+        ("[1]", "resources[1]", "Invalid input type"),
+        ('{"type": "aws.s3.bucket", "id": "x", "document": {}', "resources[1]", "Malformed JSON"),
+    ],
+)
+def test_what_cannot_be_stored_is_named(client, tenant, hybrid, resource, field, message):
+    response = raw_push(client, tenant, hybrid, f'{{"resources": [{GOOD}, {resource}, {GOOD}]}}')
+    details = assert_envelope(response, 400, "REQ_001")["details"]
+    assert any(d["field"].startswith(field) and message.lower() in d["message"].lower() for d in details), details
+    assert stored(client, tenant, hybrid) == {}
+
+
+DEEP_ASSET = {**gcs_asset("deep"), "resource": {"data": json.loads('{"a": ' * 70 + "1" + "}" * 70)}}
+
+
+@pytest.mark.parametrize(
+    "line,field,message",
+    [
+        ("[1, 2]", "line 2", "Not a JSON object"),
+        ('"a string"', "line 2", "Not a JSON object"),
+        ("42", "line 2", "Not a JSON object"),
+        ("{not json", "line 2", "Not a JSON object"),
+        ('{"name": "x"}', "line 2", "needs name and assetType"),
+        (json.dumps(gcs_asset("x", name="a\u0000b")), "line 2.resource.data.name", "NUL"),
+        (json.dumps(gcs_asset("x", size=float("nan"))), "line 2.resource.data.size", "NaN"),
+        (json.dumps(gcs_asset("x", size=float("-inf"))), "line 2.resource.data.size", "NaN"),
+        (
+            json.dumps(gcs_asset("x")).replace('"name": "x"', '"name": "\\udfff"'),
+            "line 2.resource.data.name",
+            "surrogate",
+        ),
+        ('{"name": "x", "assetType": "a/b", "resource": ' + DEEP + "}", "line 2", "nested"),
+        (json.dumps(DEEP_ASSET), "line 2.resource.data.a", "nested"),
+        (json.dumps({**gcs_asset("x"), "resource": "a string"}), "line 2.resource", "Not a JSON object"),
+        (json.dumps({**gcs_asset("x"), "resource": None}), "line 2.resource", "Not a JSON object"),
+        (json.dumps({**gcs_asset("x"), "iamPolicy": None}), "line 2.iamPolicy", "Not a JSON object"),
+        (json.dumps({**gcs_asset("x"), "resource": {"data": [1]}}), "line 2.resource.data", "Not a JSON object"),
+        (json.dumps({**gcs_asset("x"), "resource": {"location": "l" * 65}}), "line 2.resource.location", "Longer"),
+        (json.dumps({**gcs_asset("x"), "resource": {"parent": 7}}), "line 2.resource.parent", "string"),
+        (json.dumps({**gcs_asset("x"), "name": 7}), "line 2.name", "string"),
+        (json.dumps({**gcs_asset("x"), "assetType": ["a"]}), "line 2.assetType", "string"),
+    ],
+)
+def test_what_cannot_be_stored_is_named_in_an_asset_export(client, tenant, hybrid, line, field, message):
+    body = ndjson(gcs_asset("good-1"), line, gcs_asset("good-2"))
+    details = assert_envelope(raw_push(client, tenant, hybrid, body, "application/x-ndjson"), 400, "REQ_001")["details"]
+    assert len(details) == 1 and details[0]["field"].startswith(field), details
+    assert message.lower() in details[0]["message"].lower(), details
+    assert stored(client, tenant, hybrid) == {}
+
+
+@pytest.mark.parametrize(
+    "row,field,message",
+    [
+        ({"id": 5, "type": "microsoft.storage/storageaccounts"}, "data[1].id", "string"),
+        (
+            {"id": "/x/y", "type": "microsoft.storage/storageaccounts", "location": "l" * 65},
+            "data[1].location",
+            "Longer",
+        ),
+        ({"id": "/x/y", "type": "microsoft.storage/storageaccounts", "name": {"a": 1}}, "data[1].name", "string"),
+        (
+            {"id": "/x/y", "type": "microsoft.storage/storageaccounts", "properties": {"x": "\x00"}},
+            "data[1].properties.x",
+            "NUL",
+        ),
+        ({"type": "microsoft.storage/storageaccounts"}, "data[1]", "needs id and type"),
+        ("a string", "data[1]", "needs id and type"),
+    ],
+)
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_what_cannot_be_stored_is_named_in_a_resource_graph_export(
+    client, tenant, hybrid, row, field, message, wrapped
+):
+    good = {
+        "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/good",
+        "type": "microsoft.storage/storageaccounts",
+        "name": "good",
+        "location": "westeurope",
+    }
+    rows = [good, row, {**good, "id": good["id"] + "2"}]
+    details = assert_envelope(push(client, tenant, hybrid, {"data": rows} if wrapped else rows), 400, "REQ_001")[
+        "details"
+    ]
+    assert [d["field"] for d in details] == [field]
+    assert message.lower() in details[0]["message"].lower(), details
+
+
+def test_a_bad_resource_after_stored_batches_stores_nothing(client, tenant, hybrid, monkeypatch):
+    monkeypatch.setattr(uploads, "BATCH_SIZE", 2)  # the good resources before the bad one are written first
+    push(client, tenant, hybrid, {"resources": [bucket("before", encrypted=True)]})
+    resources = [bucket(f"b-{i}", encrypted=True) for i in range(7)]
+    resources[5]["document"]["Name"] = "\x00"
+    details = assert_envelope(push(client, tenant, hybrid, {"resources": resources}), 400, "REQ_001")["details"]
+    assert [d["field"] for d in details] == ["resources[5].document.Name"]
+    assert list(stored(client, tenant, hybrid)) == ["before"]  # neither written nor replaced
+
+
+def test_every_problem_is_named_up_to_fifty(client, tenant, hybrid):
+    resources = [{"type": "aws.nothing", "id": f"x-{i}", "document": {}} for i in range(80)]
+    details = assert_envelope(push(client, tenant, hybrid, {"resources": resources}), 400, "REQ_001")["details"]
+    assert [d["field"] for d in details] == [f"resources[{i}].type" for i in range(50)]
+
+
+def test_replace_and_merge_across_batches(client, tenant, hybrid, monkeypatch):
+    monkeypatch.setattr(uploads, "BATCH_SIZE", 2)
+    first = push(client, tenant, hybrid, {"resources": [bucket(f"b-{i}", encrypted=True) for i in range(5)]})
+    assert first.get_json()["created"] == 5 and first.get_json()["stored"] == 5
+    # The same bucket twice, in different batches: the later one wins, and counts once.
+    again = [
+        bucket("b-1", encrypted=True),
+        bucket("b-5", encrypted=True),
+        bucket("b-6", encrypted=True),
+        bucket("b-1", encrypted=False),
+    ]
+    summary = push(client, tenant, hybrid, {"mode": "replace", "resources": again}).get_json()
+    assert (summary["received"], summary["stored"], summary["created"], summary["removed"]) == (4, 3, 2, 4)
+    assert summary["resource_types"] == {"aws.s3.bucket": 3}
+    assert sorted(stored(client, tenant, hybrid)) == ["b-1", "b-5", "b-6"]
+    b1 = stored(client, tenant, hybrid)["b-1"]
+    details = client.get(f"/v1/resources/{b1['id']}", headers=tenant.headers).get_json()
+    assert "ServerSideEncryptionConfiguration" not in details["configuration"]
+    # The mode may come after the resources, and the query string's wins over the body's.
+    merged = raw_push(
+        client, tenant, hybrid, json.dumps({"resources": [bucket("b-7", encrypted=True)], "mode": "merge"})
+    )
+    assert merged.get_json()["removed"] == 0
+    replaced = raw_push(
+        client,
+        tenant,
+        hybrid,
+        json.dumps({"resources": [bucket("b-7", encrypted=True)], "mode": "merge"}),
+        query="?mode=replace",
+    )
+    assert replaced.get_json()["removed"] == 3
+    assert list(stored(client, tenant, hybrid)) == ["b-7"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream", ""])
+def test_the_format_is_told_from_the_content_when_the_type_does_not_say(client, tenant, hybrid, content_type):
+    response = raw_push(client, tenant, hybrid, ndjson(gcs_asset("one"), gcs_asset("two")), content_type)
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["resource_types"] == {"gcp.storage.bucket": 2}
+    ours = raw_push(client, tenant, hybrid, json.dumps({"resources": [bucket("a", encrypted=True)]}), content_type)
+    assert ours.get_json()["resource_types"] == {"aws.s3.bucket": 1}
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ('{"resources": [], "data": []}', "data"),
+        ('{"data": [], "resources": [' + GOOD + "]}", "resources[0]"),
+        ('{"resources": null}', "resources"),
+        ('{"resources": [], "mode": 3}', "mode"),
+        ('{"resources": []} []', "body"),
+        ("", "body"),
+        ('"a string"', "body"),
+        ('{"resources": [' + GOOD + " " + GOOD + "]}", "resources[0]"),
+        ('{"resources": [], "count": 12345678901234567890123}', "count"),
+    ],
+)
+def test_malformed_and_ambiguous_bodies(client, tenant, hybrid, body, field):
+    response = raw_push(client, tenant, hybrid, body)
+    details = assert_envelope(response, 400, "REQ_001")["details"]
+    assert field in [d["field"] for d in details], details
+
+
+def test_empty_uploads(client, tenant, hybrid):
+    push(client, tenant, hybrid, {"resources": [bucket("a", encrypted=True)]})
+    for body in ("[]", '{"data": []}', '{"resources": []}'):
+        summary = raw_push(client, tenant, hybrid, body).get_json()
+        assert summary["stored"] == 0 and summary["resource_types"] == {}, (body, summary)
+    assert stored(client, tenant, hybrid) == {}
+
+
+def test_the_quick_check_of_our_resources_accepts_only_what_the_schema_accepts():
+    assert uploads.PUSHED_FIELDS == set(uploads.PushedResourceSchema().fields)
+    base = {"type": "aws.s3.bucket", "id": "x", "document": {}}
+    items = [
+        base,
+        {**base, "uid": "u", "name": "n", "region": "r"},
+        {**base, "uid": None, "name": None},
+        {**base, "name": ""},
+        {**base, "uid": ""},
+        {**base, "id": ""},
+        {**base, "id": "x" * 2049},
+        {**base, "uid": "x" * 2049},
+        {**base, "region": None},
+        {**base, "region": ""},
+        {**base, "region": "r" * 65},
+        {**base, "type": "aws.nothing"},
+        {**base, "type": 3},
+        {**base, "document": None},
+        {**base, "document": []},
+        {**base, "name": 5},
+        {**base, "extra": 1},
+        {"type": "aws.s3.bucket", "id": "x"},
+        [base],
+    ]
+    for item in items:
+        if uploads._plainly_valid(item):
+            uploads.PushedResourceSchema().load(item)  # raises if the quick check was wrong
+    assert uploads._plainly_valid(base) and not uploads._plainly_valid({**base, "region": None})
+
+
+def test_a_byte_order_mark_is_ignored(client, tenant, hybrid):
+    bom = "\ufeff".encode()
+    ours = bom + json.dumps({"resources": [bucket("a", encrypted=True)]}).encode()
+    assert raw_push(client, tenant, hybrid, ours).get_json()["stored"] == 1
+    export = bom + ndjson(gcs_asset("one"), gcs_asset("two")).encode()
+    assert raw_push(client, tenant, hybrid, export, "application/x-ndjson").get_json()["stored"] == 2
+    assert raw_push(client, tenant, hybrid, export).get_json()["resource_types"] == {"gcp.storage.bucket": 2}
+
+
+def test_odd_but_valid_export_values_are_stored_not_500(client, tenant, hybrid):
+    """A rotation period too large for a float, and a project known only by its number."""
+    key = {
+        "name": "//cloudkms.googleapis.com/projects/p/locations/us/keyRings/r/cryptoKeys/k",
+        "assetType": "cloudkms.googleapis.com/CryptoKey",
+        "resource": {
+            "parent": "//cloudkms.googleapis.com/projects/p/locations/us/keyRings/r",
+            "location": "us",
+            "data": {"name": "projects/p/locations/us/keyRings/r/cryptoKeys/k", "rotationPeriod": "1e400s"},
+        },
+    }
+    project = {
+        "name": "//cloudresourcemanager.googleapis.com/projects/4711",
+        "assetType": "cloudresourcemanager.googleapis.com/Project",
+        "resource": {
+            "parent": "//cloudresourcemanager.googleapis.com/organizations/1",
+            "data": {"projectNumber": "4711"},
+        },
+        "iamPolicy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@example.com"]}]},
+    }
+    response = raw_push(client, tenant, hybrid, ndjson(key, project), "application/x-ndjson")
+    assert response.status_code == 202, response.get_json()

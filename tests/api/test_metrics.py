@@ -129,7 +129,7 @@ def test_queue_depth_counts_waiting_tasks_of_every_priority(svc, celery_app, red
 
 
 def test_metrics_is_public_unlimited_and_not_in_openapi(settings, celery_app):
-    app = create_app(replace(settings, rate_limit="2/minute"), celery=celery_app)
+    app = create_app(replace(settings, rate_limit="2/minute", auth_failure_limit="2/minute"), celery=celery_app)
     client = app.test_client()
     caller = {"REMOTE_ADDR": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
     assert [client.get("/metrics", environ_base=caller).status_code for _ in range(4)] == [200] * 4

@@ -21,6 +21,7 @@ from aiosmtpd.smtp import AuthResult
 from celery.contrib.testing.worker import start_worker
 from kombu import Queue
 from kombu.asynchronous import get_event_loop, set_event_loop
+from sqlalchemy import select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -31,7 +32,7 @@ from shared.platform.settings import Settings
 from shared.scans.models import Scan
 from shared.scans.notify import notify_scan_finished
 from tests.api.test_auth import assert_envelope
-from tests.conftest import free_port
+from tests.conftest import free_port, scan_body
 
 PUBLIC_URL = "https://policycortex.example.com"
 # A queue of this module's own, so only its worker (which knows the task) takes these messages.
@@ -819,6 +820,7 @@ def test_housekeeping_requeues_deliveries_whose_task_was_lost(notify_client, not
         lost = NotificationDelivery(
             tenant_id=tenant.id,
             channel_id=channel["id"],
+            channel_type=channel["type"],
             event="scan.completed",
             scan_id="scan_00000000000lost",
             status="pending",
@@ -832,3 +834,24 @@ def test_housekeeping_requeues_deliveries_whose_task_was_lost(notify_client, not
     [row] = wait_for_deliveries(notify_client, tenant, count=1, scan_id="scan_00000000000lost")
     assert (row["status"], row["attempts"]) == ("delivered", 1)
     assert len(sink.at(path)) == 1
+
+
+def test_naming_a_channel_type_the_tenant_lacks_is_400(client, tenant, make_account, moto):
+    make_account(tenant, endpoint_url=moto)
+    body = scan_body(notifications={"on_completion": True, "channels": ["email", "slack"]})
+    response = client.post("/v1/scans", headers=tenant.headers, json=body)
+    details = assert_envelope(response, 400, "SCAN_001")["details"]
+    assert [(d["field"], d["message"].split(";")[0]) for d in details] == [
+        ("notifications.channels", "No enabled email channel is configured"),
+        ("notifications.channels", "No enabled slack channel is configured"),
+    ]
+
+
+def test_a_notification_that_cannot_be_sent_is_recorded_with_why(notify_svc, tenant):
+    """The channel was there when the scan was made; it is gone when the scan ends."""
+    scan_id = make_scan(notify_svc, tenant, notifications={"on_completion": True, "channels": ["slack"]})
+    assert notify_scan_finished(notify_svc, scan_id) == []
+    with notify_svc.db.session() as session:
+        (row,) = session.scalars(select(NotificationDelivery).where(NotificationDelivery.scan_id == scan_id)).all()
+    assert (row.status, row.channel_id, row.channel_type) == ("skipped", None, "slack")
+    assert row.last_error.startswith("The tenant has no enabled slack channel")

@@ -20,7 +20,7 @@ from devkit.estates import DEMO_CREDENTIALS, DEMO_POLICIES, seed_demo_estate
 from shared.catalog.service import Catalog
 from shared.platform.db import utcnow
 from shared.reports.csv_report import COLUMNS
-from shared.scans.models import Scan, Violation
+from shared.scans.models import Scan, Violation, violation_id
 from shared.tenants.apikeys import create_key
 from shared.tenants.service import create_tenant
 from tests.api.test_auth import assert_envelope
@@ -293,7 +293,8 @@ def test_ocsf_report_validates_against_the_compliance_finding_schema(client, svc
         assert finding["compliance"]["status_id"] == 3 and finding["cloud"]["provider"] == "AWS"
         assert finding["unmapped"]["scan_state"] == ("completed" if which == "second" else "cancelled")
     with svc.db.session() as session:
-        rows = {f"vio_{v.id}": v for v in session.scalars(select(Violation).where(Violation.scan_id == scan["id"]))}
+        violations = session.scalars(select(Violation).where(Violation.scan_id == scan["id"]))
+        rows = {violation_id(v.scan_id, v.fingerprint): v for v in violations}
     for finding in findings:
         row = rows[finding["metadata"]["uid"]]
         assert finding["finding_info"]["uid"] == row.fingerprint  # stable across scans of the scope

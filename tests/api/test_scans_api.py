@@ -63,7 +63,13 @@ def test_details_match_the_reference_shape(client, svc, tenant):
     scan = insert_scan(svc, tenant, name="Production Full Compliance Scan")
     body = client.get(f"/v1/scans/{scan.id}", headers=tenant.headers).get_json()
     assert body["id"] == scan.id and body["duration"] == "45m32s"
-    assert body["progress"] == {"total_resources": 15432, "scanned_resources": 15432, "percentage": 100}
+    assert body["progress"] == {
+        "total_resources": 15432,
+        "scanned_resources": 15432,
+        "percentage": 100,
+        "basis": "shards",
+        "total_is_estimate": False,
+    }
     assert body["results"] == {
         "compliance_score": 94.7,
         "previous_score": 93.2,
@@ -181,7 +187,7 @@ def test_reference_error_example(client, tenant, account):
         ({"execution": {"timeout": "soon"}}, "execution.timeout"),
         ({"execution": {"timeout": "5s"}}, "execution.timeout"),
         ({"execution": {"timeout": "48h"}}, "execution.timeout"),
-        ({"execution": {"immediate": False}}, "execution.immediate"),
+        ({"execution": {"immediate": False}}, "execution.start_at"),  # a future scan needs its start time
         ({"notifications": {"channels": ["pager"]}}, "notifications.channels[0]"),
         ({"scope": {"include_resources": "arn:aws:s3:::*"}}, "scope.include_resources"),
         ({"priority": "high"}, "priority"),
@@ -259,7 +265,12 @@ def test_trigger_answer_matches_the_reference_shape(client, tenant, account, wor
         "estimated_resources",
         "queue_position",
         "monitoring",
+        # ours, after the reference's fields
+        "estimate_basis",
+        "scheduled_for",
     ]
+    assert body["estimate_basis"] == "heuristic" and body["scheduled_for"] is None  # a first scan, no inventory
+    assert body["estimated_resources"] == 50  # one AWS region at the heuristic's 50 resources
     assert body["monitoring"] == {
         "progress_url": f"http://localhost/v1/scans/{body['id']}",
         "websocket_url": f"ws://localhost/v1/scans/{body['id']}/stream",

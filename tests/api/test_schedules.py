@@ -13,7 +13,7 @@ from shared.schedules.cron import next_occurrence
 from shared.schedules.models import Schedule
 from shared.schedules.redbeat import entry_name, reconcile
 from tests.api.test_auth import assert_envelope
-from tests.conftest import wait_for_scan
+from tests.conftest import provision, wait_for_scan
 
 REFERENCE = {
     "name": "Weekly Production Compliance Scan",
@@ -39,6 +39,7 @@ def entry(svc, schedule_id: str) -> RedBeatSchedulerEntry | None:
 
 
 def create(client, tenant, body=REFERENCE):
+    provision(client, tenant, body)  # the accounts and channels the reference example assumes
     response = client.post("/v1/scans/schedules", headers=tenant.headers, json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -125,9 +126,11 @@ def test_reference_example_and_crud(client, svc, tenant):
     ],
 )
 def test_invalid_schedule_is_400_naming_the_field(client, tenant, changes, field):
+    provision(client, tenant, REFERENCE)
     body = {**REFERENCE, **changes}
     response = client.post("/v1/scans/schedules", headers=tenant.headers, json=body)
-    details = assert_envelope(response, 400, "REQ_001")["details"]
+    # A scan config that could not run is refused as POST /v1/scans refuses it: SCAN_001.
+    details = assert_envelope(response, 400, "SCAN_001" if field.startswith("scan_config") else "REQ_001")["details"]
     assert field in [d["field"] for d in details], details
 
 
@@ -149,11 +152,43 @@ def test_manual_trigger_creates_a_scan_through_the_scan_service(client, worker, 
     assert [r["scan_id"] for r in fetched["recent_runs"]] == [scan["id"]]
 
 
-def test_a_rejected_fire_is_recorded_with_its_reason(client, tenant):
-    schedule = create(client, tenant)  # no accounts at all: the scan cannot be admitted
-    run = client.post(f"/v1/scans/schedules/{schedule['id']}/run", headers=tenant.headers).get_json()["run"]
+def test_a_schedule_that_could_never_run_is_refused(client, tenant):
+    """The reference example names aws, azure and gcp: with only an AWS account it is a 400, as
+    POST /v1/scans would answer for its scan; with every account registered, it is created."""
+    provision(client, tenant, {**REFERENCE, "scan_config": {**REFERENCE["scan_config"], "cloud_providers": ["aws"]}})
+    response = client.post("/v1/scans/schedules", headers=tenant.headers, json=REFERENCE)
+    details = assert_envelope(response, 400, "SCAN_001")["details"]
+    assert {d["field"] for d in details} == {"scan_config.cloud_providers"}
+    assert [d["message"] for d in details] == [
+        "No azure account is registered for environment 'production'",
+        "No gcp account is registered for environment 'production'",
+    ]
+    created = create(client, tenant)["scan_config"]
+    assert {k: created[k] for k in REFERENCE["scan_config"]} == REFERENCE["scan_config"]
+
+
+def test_a_fire_that_cannot_start_is_refused_recorded_and_notified(client, svc, tenant):
+    schedule = create(client, tenant)
+    accounts = client.get("/v1/accounts?provider=aws", headers=tenant.headers).get_json()["accounts"]
+    for account in accounts:  # the accounts disappear after the schedule was made
+        client.delete(f"/v1/accounts/{account['id']}", headers=tenant.headers)
+    response = client.post(f"/v1/scans/schedules/{schedule['id']}/run", headers=tenant.headers)
+    details = assert_envelope(response, 400, "SCAN_001")["details"]
+    missing = "No aws account is registered for environment 'production'"
+    assert details == [{"field": "cloud_providers", "message": missing}]
+    fetched = client.get(f"/v1/scans/schedules/{schedule['id']}", headers=tenant.headers).get_json()
+    (run,) = fetched["recent_runs"]
     assert run["status"] == "rejected" and run["scan_id"] is None
     assert run["reason"].startswith("SCAN_001") and "No aws account" in run["reason"]
+    # on_failure: the schedule's channels hear of it (email and slack in the reference example).
+    deliveries = client.get(
+        f"/v1/notifications/deliveries?schedule_id={schedule['id']}", headers=tenant.headers
+    ).get_json()["deliveries"]
+    assert sorted((d["event"], d["channel_type"]) for d in deliveries) == [
+        ("schedule.failed", "email"),
+        ("schedule.failed", "slack"),
+    ]
+    assert "could not start" in deliveries[0]["payload"]["message"]
 
 
 def test_reconcile_restores_a_flushed_redis_and_drops_strays(client, svc, tenant):

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from werkzeug.serving import make_server
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Ping, Request
 
+from api.stream import REDIS_CLIENT_NAME
 from cli.client import close_code
 from devkit.estates import seed_demo_estate
 from shared.platform.db import utcnow
@@ -24,6 +26,7 @@ from shared.scans import service
 from shared.scans.models import Scan
 from shared.scans.progress import ScanProgress
 from shared.scans.stream import ProgressTracker, is_finished, key_from_subprotocols
+from shared.scans.stream_limits import TenantStreams
 from tests.api.test_auth import assert_envelope
 from tests.conftest import scan_body
 from tests.fakes import SlowCloud
@@ -159,17 +162,18 @@ def test_finished_means_nothing_more_will_be_published():
     assert not is_finished("running", utcnow(), finalized=False)
 
 
-def test_tracker_never_goes_backwards_on_out_of_order_or_reestimated_counters():
+def test_tracker_never_goes_backwards_on_out_of_order_events():
     tracker = ProgressTracker(estimated_resources=None, shards_total=3)
     seen = [
-        tracker.observe(10, 0, {"high": 1}),
-        tracker.observe(110, 0, {"high": 2}),
-        tracker.observe(60, 0, {"high": 1}),  # an older total from another shard, delivered late
-        tracker.observe(110, 1, {"high": 2}),  # a shard done: the total is re-estimated to 330
-        tracker.observe(160, 2, {"high": 3}),
+        tracker.observe({"scanned": 10, "shards_done": 0, "violations": {"high": 1}, "percentage": 3.0}),
+        tracker.observe({"scanned": 110, "shards_done": 0, "violations": {"high": 2}, "percentage": 30.0}),
+        # an older total from another shard, delivered late
+        tracker.observe({"scanned": 60, "shards_done": 0, "violations": {"high": 1}, "percentage": 20.0}),
+        tracker.observe({"scanned": 110, "shards_done": 1, "violations": {"high": 2}, "percentage": 40.0}),
+        tracker.observe({"scanned": 160, "shards_done": 2, "violations": {"high": 3}, "percentage": 100.0}),
     ]
     percentages = [p["percentage"] for p in seen]
-    assert percentages == sorted(percentages) and percentages[-1] < 100
+    assert percentages == [3.0, 30.0, 30.0, 40.0, 99.0]  # never back, never 100 before the end
     assert [p["scanned"] for p in seen] == [10, 110, 110, 110, 160]
     assert seen[2]["violations"]["high"] == 2 and seen[-1]["total_violations"] == 3
     assert tracker.final({"total_resources": 160, "scanned_resources": 160, "percentage": 100})["percentage"] == 100
@@ -229,41 +233,45 @@ def test_snapshot_then_events_then_normal_close(server, client, worker, svc, ten
 def test_events_are_normalised_and_progress_is_monotonic(server, svc, tenant):
     scan_id = make_scan(svc, tenant, shards_total=2, estimated_resources=100)
     progress = ScanProgress(svc.redis, scan_id)
+    progress.plan({1: 50, 2: 50})  # the inventory knew both shards: the percentage follows resources
     ws = connect(server, scan_id, tenant.key)
     assert receive(ws)["type"] == "snapshot"
 
     progress.publish("shard", state="started", shard_id=1, provider="aws", region="us-east-1")
-    progress.publish("progress", shard_id=1, scanned=40, shards_done=0, violations={"high": 2})
-    progress.publish("progress", shard_id=2, scanned=30, shards_done=0, violations={"high": 1})  # late
-    progress.add(scanned=60, shards_done=1, violations={"high": 3, "low": 1})
-    progress.publish("shard", state="failed", shard_id=1, provider="aws", region="us-east-1", errors=[{"code": "X"}])
+    progress.publish("progress", shard_id=1, **progress.add(1, scanned=40, violations={"high": 2}))
+    late = {"scanned": 30, "shards_done": 0, "violations": {"high": 1}, "percentage": 30.0, "basis": "inventory"}
+    progress.publish("progress", shard_id=2, **late)  # an older total from the other shard, delivered late
+    progress.add(1, scanned=20, violations={"high": 1, "low": 1})
+    progress.shard_done(1)
+    progress.publish("shard", **progress.totals(), state="failed", shard_id=1, provider="aws", region="us-east-1")
     messages = [receive(ws) for _ in range(5)]
     ws.close()
 
     assert [m["type"] for m in messages] == ["shard", "progress", "progress", "shard", "progress"]
     assert messages[0] == {**messages[0], "state": "started", "provider": "aws", "region": "us-east-1"}
-    _, first, late, failed, after_shard = messages
-    assert (first["scanned"], first["total"], first["percentage"]) == (40, 100, 40.0)
-    assert (late["scanned"], late["percentage"], late["violations"]["high"]) == (40, 40.0, 2)
-    assert failed["state"] == "failed" and failed["errors"] == [{"code": "X"}]
-    # A finished shard is followed by the counters it bumped: 60 resources in one shard of two
-    # extrapolate to 120, and one shard of two is 50%.
-    assert (after_shard["shards_done"], after_shard["total"], after_shard["percentage"]) == (1, 120, 50.0)
+    _, first, behind, failed, after_shard = messages
+    # 40 of the first shard's 50 (credited at most 95%) of 100 expected in all.
+    assert (first["scanned"], first["total"], first["percentage"], first["basis"]) == (40, 100, 40.0, "inventory")
+    assert (behind["scanned"], behind["percentage"], behind["violations"]["high"]) == (40, 40.0, 2)
+    assert failed["state"] == "failed"
+    # A finished shard is followed by the scan's counters after it: its half of the work is done.
+    assert (after_shard["shards_done"], after_shard["total"], after_shard["percentage"]) == (1, 100, 50.0)
     assert after_shard["violations"] == {"critical": 0, "high": 3, "medium": 0, "low": 1}
 
 
-def test_a_finished_shard_event_that_carries_the_totals_is_used_as_is(server, svc, tenant):
+def test_a_finished_shard_event_carries_the_totals_and_never_shows_100(server, svc, tenant):
     scan_id = make_scan(svc, tenant, shards_total=2)
     ws = connect(server, scan_id, tenant.key)
     assert receive(ws)["type"] == "snapshot"
-    totals = {"scanned": 8, "shards_done": 2, "violations": {"low": 5}}  # not in the counters hash
+    totals = {"scanned": 8, "shards_done": 2, "violations": {"low": 5}, "percentage": 100.0, "basis": "shards"}
     ScanProgress(svc.redis, scan_id).publish(
         "shard", state="completed", shard_id=1, provider="aws", region="global", **totals
     )
     shard, progress = receive(ws), receive(ws)
     ws.close()
     assert shard["state"] == "completed"
-    assert (progress["scanned"], progress["shards_done"], progress["percentage"]) == (8, 2, 99.9)
+    # Every shard is done, but the scan is not finalized: not 100 yet.
+    assert (progress["scanned"], progress["shards_done"], progress["percentage"]) == (8, 2, 99.0)
     assert progress["violations"]["low"] == 5
 
 
@@ -409,14 +417,17 @@ def test_streams_beyond_the_process_cap_are_told_to_retry(stream_app, server, sv
 
 
 def test_disconnects_release_subscriptions_and_threads(stream_app, server, svc, tenant, redis_client):
-    slots = stream_app.extensions["policycortex_stream"].slots
+    extension = stream_app.extensions["policycortex_stream"]
+    slots, channels = extension.slots, extension.channels
     scan_id = make_scan(svc, tenant)
     progress = ScanProgress(svc.redis, scan_id)
+    wait_until(lambda: subscribers(redis_client, scan_id) == 0, what="no subscription left from earlier tests")
     baseline = threading.active_count()
     for batch in range(3):  # 120 connections, 40 open at a time
         clients = [connect(server, scan_id, tenant.key) for _ in range(40)]
         assert all(receive(ws)["type"] == "snapshot" for ws in clients)
-        assert subscribers(redis_client, scan_id) == 40
+        # 40 streams of the process share one subscription: Redis sends each event to the process once.
+        assert channels.listeners(scan_id) == 40 and subscribers(redis_client, scan_id) == 1
         progress.publish("progress", shard_id=1, scanned=batch + 1, shards_done=0, violations={})
         assert all(receive(ws)["scanned"] == batch + 1 for ws in clients)
         for index, ws in enumerate(clients):
@@ -424,6 +435,76 @@ def test_disconnects_release_subscriptions_and_threads(stream_app, server, svc, 
                 ws.close()  # a polite close frame
             else:
                 ws.sock.shutdown(socket.SHUT_RDWR)  # the network drops: no close frame at all
-        wait_until(lambda: subscribers(redis_client, scan_id) == 0, what="every subscription released")
+        wait_until(lambda: channels.listeners(scan_id) == 0, what="every stream left the channel")
+        wait_until(lambda: subscribers(redis_client, scan_id) == 0, what="the subscription released")
+    # The server's threads end with their streams, and the channels' reader once no stream listens.
     wait_until(lambda: threading.active_count() <= baseline, what=f"thread count back to {baseline}")
     assert slots.active == 0 and slots.peak >= 40
+
+
+def test_a_failed_subscription_ends_every_stream_with_1011_and_the_next_stream_subscribes_again(
+    stream_app, server, svc, tenant, redis_client
+):
+    channels = stream_app.extensions["policycortex_stream"].channels
+    scan_id = make_scan(svc, tenant)
+    streams = [connect(server, scan_id, tenant.key) for _ in range(3)]
+    assert all(receive(ws)["type"] == "snapshot" for ws in streams)
+    # Redis drops the subscription's connection, as a restart would (only this session's: others share Redis).
+    db = str(redis_client.connection_pool.connection_kwargs.get("db", 0))
+    for client in redis_client.client_list(_type="pubsub"):
+        if client["name"] == REDIS_CLIENT_NAME and client["db"] == db:
+            redis_client.client_kill_filter(_id=client["id"])
+    assert all(read_to_close(ws)[1] == 1011 for ws in streams)
+    again = connect(server, scan_id, tenant.key)
+    assert receive(again)["type"] == "snapshot"
+    ScanProgress(svc.redis, scan_id).publish("progress", shard_id=1, scanned=7, shards_done=0, violations={})
+    assert receive(again)["scanned"] == 7
+    again.close()
+    wait_until(lambda: channels.listeners(scan_id) == 0, what="the stream left the channel")
+
+
+# --- a tenant's share ---------------------------------------------------------------------------------------
+
+
+def test_a_tenant_at_its_cap_is_told_to_retry_while_another_tenant_connects(
+    stream_app, server, settings, celery_app, svc, make_tenant, monkeypatch
+):
+    tenants = stream_app.extensions["policycortex_stream"].tenants
+    monkeypatch.setattr(tenants, "limit", 2)
+    greedy, other = make_tenant(), make_tenant()
+    greedy_scan, other_scan = make_scan(svc, greedy), make_scan(svc, other)
+    # A second API process (its own app and Redis pool): the cap counts the tenant's streams on both.
+    second_app = stream_enabled_app(replace(settings, max_streams_per_tenant=2), celery_app)
+    with serve(second_app) as second_server:
+        held = [connect(server, greedy_scan, greedy.key), connect(second_server, greedy_scan, greedy.key)]
+        assert all(receive(ws)["type"] == "snapshot" for ws in held)
+        for url in (server, second_server):
+            assert read_to_close(connect(url, greedy_scan, greedy.key)) == ([], 1013)
+        others = connect(second_server, other_scan, other.key)
+        assert receive(others)["type"] == "snapshot"  # the greedy tenant exhausted only its own share
+        others.close()
+        held.pop().close()
+        wait_until(lambda: tenants.held(greedy.id) == 1, what="the closed stream's lease released")
+        again = connect(server, greedy_scan, greedy.key)
+        assert receive(again)["type"] == "snapshot"
+        for ws in [again, *held]:
+            ws.close()
+    wait_until(lambda: tenants.held(greedy.id) == 0, what="every lease released")
+
+
+def test_leases_of_a_dead_process_expire_and_live_ones_are_renewed(redis_client):
+    streams = TenantStreams(redis_client, 1, lease_seconds=0.6)
+    tenant_id = f"ten_lease_{time.monotonic_ns()}"
+    crashed = streams.acquire(tenant_id)
+    assert crashed is not None and streams.acquire(tenant_id) is None
+    # The process holding it died: nobody renews or releases it, and the slot comes back by itself.
+    wait_until(lambda: streams.held(tenant_id) == 0, timeout=10, what="the lease expired")
+    alive = streams.acquire(tenant_id)
+    assert alive is not None
+    until = time.monotonic() + 1.5
+    while time.monotonic() < until:  # a running stream keeps its lease well past lease_seconds
+        alive.keep()
+        time.sleep(0.05)
+    assert streams.acquire(tenant_id) is None
+    alive.release()
+    assert streams.acquire(tenant_id) is not None

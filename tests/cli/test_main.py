@@ -133,7 +133,9 @@ def test_accounts_add_list_verify_without_echoing_credentials(api, svc, tenant, 
 
 def test_schedules_list(api, client, tenant, make_tenant):
     from tests.api.test_schedules import REFERENCE
+    from tests.conftest import provision
 
+    provision(client, tenant, REFERENCE)
     weekly = client.post("/v1/scans/schedules", json=REFERENCE, headers=tenant.headers).get_json()
     paused = {**REFERENCE, "name": "Paused nightly", "schedule": {"cron": "0 2 * * *", "timezone": "Europe/Berlin"}}
     nightly = client.post("/v1/scans/schedules", json={**paused, "enabled": False}, headers=tenant.headers).get_json()

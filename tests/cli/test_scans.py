@@ -181,7 +181,8 @@ def test_watch_reopens_a_stream_cut_short(cli_app, run, svc, tenant, monkeypatch
     scan_id = make_scan(svc, tenant, status="completed", results=results)
     watched = run("watch", scan_id)
     assert watched.exit_code == 0, watched.output
-    notice = "stream closed (1013): the server holds too many streams; retry shortly; reconnecting in 0s"
+    busy = "too many streams on the server or for this tenant; retry shortly"
+    notice = f"stream closed (1013): {busy}; reconnecting in 0s"
     assert notice in watched.stderr
     assert f"{scan_id} completed" in watched.stdout
 
@@ -193,5 +194,5 @@ def test_watch_gives_up_when_the_server_stays_busy(cli_app, run, svc, tenant, mo
     assert watched.exit_code == 1
     assert watched.stderr.count("reconnecting in 0s") == 2
     assert watched.stderr.rstrip().endswith(
-        "Error: stream closed (1013): the server holds too many streams; retry shortly"
+        "Error: stream closed (1013): too many streams on the server or for this tenant; retry shortly"
     )

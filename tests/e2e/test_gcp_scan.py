@@ -118,5 +118,5 @@ def test_denied_project_fails_the_scan_visibly(client, worker, svc, tenant, make
     assert {(e["resource_type"], e["code"], e["region"]) for e in errors} == {
         (resource_type, "PermissionDenied", "global") for resource_type in evaluated_types
     }
-    assert all("does not have permission" in e["message"] for e in errors)
+    assert all("do not have permission" in e["message"] and f"projects/{PROJECT}" in e["message"] for e in errors)
     assert violations_of(svc, scan["id"]) == set()

@@ -46,7 +46,8 @@ def test_full_scan_finds_exactly_the_known_violations(client, worker, svc, tenan
     assert response.status_code == 202, response.get_json()
     created = response.get_json()
     assert created["status"] == "running" and created["queue_position"] == 0
-    assert created["estimated_resources"] is None  # no history yet
+    # No history and no inventory yet: the per-region heuristic, said as such.
+    assert (created["estimated_resources"], created["estimate_basis"]) == (len(REGIONS) * 50, "heuristic")
 
     scan = wait_for_scan(client, tenant, created["id"])
     assert scan["status"] == "completed", scan
@@ -205,7 +206,8 @@ def test_cancel_running_scan_keeps_partial_results(client, worker, svc, tenant, 
         final = wait_until_finalized(svc, scan_id)
     assert final.status == "cancelled" and final.status_reason == "Cancelled by request"
     statuses = [s.status for s in shards_of(svc, scan_id)]
-    assert statuses[0] == "completed" and statuses[-1] == "skipped", statuses
+    # The running shard stopped before its next call (or had just finished); the queued ones never ran.
+    assert statuses[0] in ("cancelled", "completed") and statuses[-1] == "skipped", statuses
     assert 1 <= final.resources_scanned < len(SLOW_REGIONS)
     # The partial results stay readable.
     details = client.get(f"/v1/scans/{scan_id}", headers=tenant.headers).json

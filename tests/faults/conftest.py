@@ -154,6 +154,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "POLICYCORTEX_PAGE_SIZE": str(settings.page_size),
         "POLICYCORTEX_OUTBOUND_ALLOWLIST": ",".join(settings.outbound_allowlist),
         "POLICYCORTEX_LOG_LEVEL": settings.log_level,
+        "POLICYCORTEX_RATE_LIMIT": settings.rate_limit,
+        "POLICYCORTEX_AUTH_FAILURE_LIMIT": settings.auth_failure_limit,
     }
     seen = Settings.from_env(env)
     differ = [f.name for f in fields(Settings) if getattr(seen, f.name) != getattr(settings, f.name)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -75,3 +76,32 @@ def test_a_shard_that_kills_its_worker_every_time_fails_after_the_capped_attempt
     healthy = {region: shards[region] for region in ("global", "us-east-1")}
     assert healthy == {region: estate.undisturbed["shards"][region] for region in healthy}
     assert scan["results"]["total_violations"] == sum(shard["violations"] for shard in healthy.values()) > 0
+
+
+def test_a_whole_worker_killed_mid_scan_is_resumed_within_minutes(worker, client, svc, celery_app, estate, capsys):
+    """The worker's main process and its children die together (a host lost, an OOM kill of the
+    container): no task of it comes back before the broker's visibility timeout. The running shard's
+    lease lapses instead, and housekeeping (scans-reap, every 30 s from beat) relaunches it once a
+    worker is there again; the scan then finds exactly what an undisturbed scan finds."""
+    estate.cloud.delay = SLOW
+    scan_id = start_scan(client, estate.tenant)
+    wait_for(
+        lambda: (row := shard_row(svc, scan_id, LONG_REGION)) and row.resources_scanned > 0,
+        what="the long shard's first pages written",
+    )
+    worker.stop()  # SIGKILL to the worker's whole process group
+    worker.start().ready()
+    available = time.monotonic()
+    last_reap = None
+    while (scan := client.get(f"/v1/scans/{scan_id}", headers=estate.tenant.headers).get_json())["status"] == "running":
+        assert time.monotonic() - available < 300, "the scan was not resumed"
+        if last_reap is None or time.monotonic() - last_reap >= 30:  # what beat's scans-reap entry does
+            celery_app.send_task("scans-reap")
+            last_reap = time.monotonic()
+        time.sleep(0.5)
+    recovered = time.monotonic() - available
+    with capsys.disabled():
+        print(f"\n[recovery] scan completed {recovered:.0f} s after a worker was available again")
+    assert scan["status"] == "completed"
+    assert outcome(client, svc, estate.tenant, scan_id) == estate.undisturbed
+    assert shard_row(svc, scan_id, LONG_REGION).attempts == 2

@@ -29,8 +29,12 @@ from shared.inventory.collectors.base import (
     GLOBAL_REGION,
     CollectedResource,
     CollectionError,
+    Stopped,
     collectors,
     jsonable,
+    never_stop,
+    peer_code,
+    refusal,
     resource_types,
 )
 
@@ -223,23 +227,25 @@ def _retry_after(exc: HttpResponseError) -> float | None:
     return max(0.0, seconds)
 
 
-def _error(exc: AzureError, resource_type: str | None, region: str | None) -> CollectionError:
+def _error(exc: AzureError, resource_type: str | None, region: str | None, scope: str = "") -> CollectionError:
     where = {"resource_type": resource_type, "region": region}
+    what = f"Resource Graph query of {scope}" if scope else "Resource Graph query"
     if isinstance(exc, HttpResponseError):
         status = exc.status_code
         arm_error = getattr(exc, "error", None)
-        message = (arm_error.message if arm_error else None) or exc.reason or str(exc)
         if isinstance(exc, ClientAuthenticationError) or status == 401:
-            return CollectionError("AuthenticationFailed", message, **where)
+            return CollectionError("AuthenticationFailed", refusal(what, "AuthenticationFailed", status), **where)
         if status == 403:
-            return CollectionError("AuthorizationFailed", message, **where)
+            return CollectionError("AuthorizationFailed", refusal(what, "AuthorizationFailed", status), **where)
+        code = peer_code(arm_error.code if arm_error else None, status)
         if status in THROTTLING_STATUSES:
-            return CollectionError("Throttled", f"still throttled after retries: {message}", **where)
-        return CollectionError((arm_error.code if arm_error else None) or f"HTTP{status}", message, **where)
+            message = "still throttled after retries: " + refusal(what, code, status)
+            return CollectionError("Throttled", message, **where)
+        return CollectionError(code, refusal(what, code, status), **where)
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-        # The request never got an answer: refused connection, DNS, timeout, TLS.
-        return CollectionError("ConnectionError", str(exc.message or exc), **where)
-    return CollectionError(type(exc).__name__, str(exc.message or exc), **where)
+        # The request never got an answer: refused connection, DNS, timeout, TLS (no peer text in it).
+        return CollectionError("ConnectionError", str(exc.message or exc)[:300], **where)
+    return CollectionError(type(exc).__name__, str(exc.message or exc)[:300], **where)
 
 
 @collectors.register("azure")
@@ -253,6 +259,7 @@ class AzureCollector:
             raise CollectionError("InvalidCredentials", "subscription_id is required", region=GLOBAL_REGION)
         self.settings = settings
         self.sleep = sleep
+        self.stop_reason: Callable[[], str | None] = never_stop
         self.retry_base = 0.5
         self.max_attempts = max(1, settings.aws_max_attempts)
         self.credential = credential_from(credentials)
@@ -276,12 +283,14 @@ class AzureCollector:
                 return call()
             except HttpResponseError as exc:
                 if exc.status_code not in retryable or attempt >= self.max_attempts:
-                    raise _error(exc, name, region) from exc
+                    raise _error(exc, name, region, f"subscription {self.subscription_id}") from exc
                 delay = _retry_after(exc)
                 if delay is None:
                     delay = self.retry_base * 2 ** (attempt - 1)
             except AzureError as exc:
-                raise _error(exc, name, region) from exc
+                raise _error(exc, name, region, f"subscription {self.subscription_id}") from exc
+            if reason := self.stop_reason():  # a back-off is no reason to keep a cancelled scan's worker
+                raise Stopped(reason)
             self.sleep(min(MAX_RETRY_AFTER, delay))
             attempt += 1
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -65,6 +66,28 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+# An error code as a provider writes it (AccessDenied, AuthorizationFailed, PERMISSION_DENIED); a
+# "code" that is not such a token is not recorded: an endpoint's answer never reaches a tenant.
+CODE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+DENIED = ("denied", "unauthorized", "forbidden", "authorization", "permission")
+
+
+def peer_code(code: Any, status: int | None) -> str:
+    """The provider's error code when it is a plain token, else the HTTP status as one."""
+    if isinstance(code, str) and CODE_TOKEN.fullmatch(code):
+        return code
+    return f"HTTP{status}" if status else "UnknownError"
+
+
+def refusal(what: str, code: str, status: int | None) -> str:
+    """Our sentence for a refused call: what was asked, the status and the code, never the body
+    of the answer (an allow-listed endpoint could be an internal service a tenant wants to read)."""
+    sentence = f"{what} failed: HTTP {status or 'error'} {code}"
+    if status in (401, 403) or any(word in code.lower() for word in DENIED):
+        sentence += "; the credentials do not have permission for it"
+    return sentence
+
+
 class CollectionError(Exception):
     """A listing that failed: which type, which region, the provider's error code and message."""
 
@@ -84,8 +107,24 @@ class CollectionError(Exception):
         }
 
 
+class Stopped(Exception):
+    """The scan asked its shard to stop (cancelled, out of time) in the middle of a listing."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def never_stop() -> str | None:
+    return None
+
+
 class Collector(Protocol):
-    """What a shard needs from a provider's collector."""
+    """What a shard needs from a provider's collector. A shard sets `stop_reason` (a cheap callable:
+    "cancelled", "timed_out" or None), which collectors ask before every cloud call and back-off,
+    raising Stopped, so a cancelled scan frees its worker within a call, not a page."""
+
+    stop_reason: Callable[[], str | None]
 
     def regions(self) -> list[str]: ...
 

@@ -20,8 +20,12 @@ from shared.inventory.collectors.base import (
     GLOBAL_REGION,
     CollectedResource,
     CollectionError,
+    Stopped,
     collectors,
     jsonable,
+    never_stop,
+    peer_code,
+    refusal,
     resource_types,
 )
 
@@ -143,7 +147,7 @@ def _seconds(duration: Any) -> int | None:
         return None
     try:
         return int(float(duration[:-1]))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", or "1e400s" and "infs", which are no durations either
         return None
 
 
@@ -204,8 +208,9 @@ class ProjectIamPolicy(GcpIamPolicy):
     asset_type = "cloudresourcemanager.googleapis.com/Project"
 
     @classmethod
-    def display_name(cls, document: dict, asset_name: str, project: str) -> str:
-        return project  # the asset name carries the project number; people know the project id
+    def display_name(cls, document: dict, asset_name: str, project: str | None) -> str:
+        # The asset name carries the project number; people know the project id, when the upload has it.
+        return project or asset_name.rsplit("/", 1)[-1]
 
 
 @resource_types.register("gcp.container.cluster")
@@ -239,30 +244,25 @@ def integral(value: Any) -> Any:
     return value
 
 
-def _api_message(exc: api_exceptions.GoogleAPICallError) -> str:
-    """The API's own error message, without the request line the REST transport puts in front."""
-    response = getattr(exc, "response", None)
-    try:
-        message = response.json()["error"]["message"]
-    except (AttributeError, KeyError, TypeError, ValueError):
-        message = None
-    return str(message or exc.message or type(exc).__name__)
-
-
-def _error(exc: Exception, resource_type: str | None, region: str | None) -> CollectionError:
+def _error(exc: Exception, resource_type: str | None, region: str | None, scope: str = "") -> CollectionError:
     where = {"resource_type": resource_type, "region": region}
-    if isinstance(exc, api_exceptions.Unauthorized):
-        return CollectionError("AuthenticationFailed", _api_message(exc), **where)
-    if isinstance(exc, api_exceptions.Forbidden):
-        return CollectionError("PermissionDenied", _api_message(exc), **where)
+    what = f"Cloud Asset Inventory listing of {scope}" if scope else "Cloud Asset Inventory listing"
     if isinstance(exc, api_exceptions.GoogleAPICallError):
-        return CollectionError(type(exc).__name__, _api_message(exc), **where)
+        status = exc.code if isinstance(exc.code, int) else None
+        if isinstance(exc, api_exceptions.Unauthorized):
+            code = "AuthenticationFailed"
+        elif isinstance(exc, api_exceptions.Forbidden):
+            code = "PermissionDenied"
+        else:
+            code = peer_code(type(exc).__name__, status)
+        return CollectionError(code, refusal(what, code, status), **where)
     if isinstance(exc, (requests.RequestException, auth_exceptions.TransportError)):
-        return CollectionError("ConnectionError", str(exc), **where)
+        # The request never got an answer (connection, DNS, TLS): no peer text in it.
+        return CollectionError("ConnectionError", str(exc)[:300], **where)
     if isinstance(exc, auth_exceptions.GoogleAuthError):
         # A 401 makes the session refresh its credentials; when that fails, this is what surfaces.
-        return CollectionError("AuthenticationFailed", str(exc), **where)
-    return CollectionError(type(exc).__name__, str(exc), **where)
+        return CollectionError("AuthenticationFailed", f"{what} failed: the credentials were refused", **where)
+    return CollectionError(type(exc).__name__, f"{what} failed ({type(exc).__name__})", **where)
 
 
 # What a list_assets call can raise: API answers, sign-in failures, and the HTTP transport's errors.
@@ -282,6 +282,7 @@ class GcpCollector:
         self.endpoint_url = account.endpoint_url
         self.settings = settings
         self.sleep = sleep
+        self.stop_reason: Callable[[], str | None] = never_stop
         self.retry_base = 0.5
         self.max_attempts = max(1, settings.aws_max_attempts)
         self.credentials, self.project, self.credential_kind = self._credentials(credentials)
@@ -383,10 +384,13 @@ class GcpCollector:
                 page = next(pages, None)
             except CALL_ERRORS as exc:
                 if not _is_retryable(exc, retryable):
-                    raise _error(exc, name, region) from exc
+                    raise _error(exc, name, region, request["parent"]) from exc
                 if attempt >= self.max_attempts:
-                    message = f"still throttled after {attempt} attempts: {_error(exc, name, region).message}"
+                    reason = _error(exc, name, region, request["parent"]).message
+                    message = f"still throttled after {attempt} attempts: {reason}"
                     raise CollectionError("Throttled", message, resource_type=name, region=region) from exc
+                if reason := self.stop_reason():  # a back-off is no reason to keep a cancelled scan's worker
+                    raise Stopped(reason) from None
                 self.sleep(min(20.0, self.retry_base * 2 ** (attempt - 1)))
                 attempt, pages = attempt + 1, None
                 continue

@@ -37,6 +37,7 @@ class DeliveryJob:
     """Everything one attempt needs, read from the database before the network is touched."""
 
     delivery_id: int
+    public_id: str  # what the receiver sees (X-PolicyCortex-Delivery, the body's id)
     event: str
     created_at: datetime
     payload: dict
@@ -89,7 +90,11 @@ channel_types: Registry[type[ChannelType]] = Registry("notification channel type
 
 def _url_destination(name: str, url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
-    return name, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a stored URL from before ports were checked: its host is still checked
+        port = 0
+    return name, parts.hostname or "", port
 
 
 def post_json(job: DeliveryJob, url: str, body: bytes, headers: Mapping[str, str]) -> Sent:

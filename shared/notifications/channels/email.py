@@ -82,7 +82,7 @@ class EmailChannel(ChannelType):
         mail["To"] = ", ".join(job.config["recipients"])
         mail["Message-ID"] = make_msgid(domain="policycortex")
         mail["X-PolicyCortex-Event"] = job.event
-        mail["X-PolicyCortex-Delivery"] = str(job.delivery_id)
+        mail["X-PolicyCortex-Delivery"] = job.public_id
         mail.set_content(email_text(message))
         try:
             if smtp:

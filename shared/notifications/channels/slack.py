@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from marshmallow import fields
-
 from shared.notifications.channels.base import (
     USER_AGENT,
     ChannelType,
@@ -17,11 +15,11 @@ from shared.notifications.channels.base import (
     post_json,
 )
 from shared.notifications.messages import slack_body
-from shared.platform.schemas import Closed
+from shared.platform.schemas import Closed, http_url
 
 
 class SlackConfigSchema(Closed):
-    webhook_url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    webhook_url = http_url(required=True)
 
 
 def redact_url(url: str) -> str:

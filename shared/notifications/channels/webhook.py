@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-from marshmallow import fields
-
 from shared.notifications.channels.base import (
     USER_AGENT,
     ChannelType,
@@ -18,15 +16,15 @@ from shared.notifications.channels.base import (
 )
 from shared.notifications.signing import SIGNATURE_HEADER, new_webhook_secret, sign
 from shared.platform.durations import iso
-from shared.platform.schemas import Closed
+from shared.platform.schemas import Closed, http_url
 
 
 class WebhookConfigSchema(Closed):
-    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    url = http_url(required=True)
 
 
 def webhook_body(job: DeliveryJob) -> bytes:
-    document = {"id": job.delivery_id, "event": job.event, "created_at": iso(job.created_at), "data": job.payload}
+    document = {"id": job.public_id, "event": job.event, "created_at": iso(job.created_at), "data": job.payload}
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -56,7 +54,7 @@ class WebhookChannel(ChannelType):
             "User-Agent": USER_AGENT,
             "X-PolicyCortex-Event": job.event,
             # Receivers de-duplicate on this id: delivery is at least once.
-            "X-PolicyCortex-Delivery": str(job.delivery_id),
+            "X-PolicyCortex-Delivery": job.public_id,
             # Signed per attempt, so a retry hours later still passes the receiver's replay window.
             SIGNATURE_HEADER: sign(job.secrets["secret"], body, int(time.time())),
         }

@@ -4,7 +4,6 @@ import pytest
 
 from shared.inventory.collectors.base import CollectedResource
 from shared.scans.finalizer import compliance_score
-from shared.scans.progress import estimate_total, running_percentage
 from shared.scans.runner import fingerprint
 from shared.scans.scope import ResourceScope
 
@@ -16,16 +15,6 @@ def test_score_weights_severities():
     assert compliance_score({"a": [10, 0], "b": [10, 10]}, severities) == 80.0
     assert compliance_score({}, severities) is None
     assert compliance_score({"a": [4, 4]}, severities) == 0.0
-
-
-def test_progress_estimates():
-    assert estimate_total(100, None, 1, 4) == 400
-    assert estimate_total(100, 1000, 1, 4) == 1000
-    assert estimate_total(100, None, 0, 4) == 100
-    assert estimate_total(100, None, 4, 4) == 100
-    assert running_percentage(50, 100, 0, 4) == 50.0
-    assert running_percentage(50, 100, 3, 4) == 75.0
-    assert running_percentage(100, 100, 4, 4) == 99.9
 
 
 def resource(uid, rid):

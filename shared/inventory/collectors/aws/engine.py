@@ -23,14 +23,19 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.loaders import Loader, create_loader
+from botocore.parsers import ResponseParserError
 
 from shared.inventory.collectors.aws.declare import HOME_REGION, THROTTLING_CODES, AwsResource, Ref, at_path
 from shared.inventory.collectors.base import (
     GLOBAL_REGION,
     CollectedResource,
     CollectionError,
+    Stopped,
     collectors,
     jsonable,
+    never_stop,
+    peer_code,
+    refusal,
     resource_types,
 )
 
@@ -95,15 +100,15 @@ def _resolve(value: Any, source: dict) -> Any:
 
 def _error(exc: Exception, resource_type: str | None, region: str | None) -> CollectionError:
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return CollectionError(
-            error.get("Code", "ClientError"),
-            error.get("Message", str(exc)),
-            resource_type=resource_type,
-            region=region,
-        )
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = peer_code(exc.response.get("Error", {}).get("Code"), status)
+        message = refusal(exc.operation_name or "The call", code, status)
+        return CollectionError(code, message, resource_type=resource_type, region=region)
     if isinstance(exc, NoCredentialsError):
         return CollectionError("NoCredentials", "no AWS credentials found", resource_type=resource_type, region=region)
+    if isinstance(exc, ResponseParserError):  # its text quotes the answer: never echoed to a tenant
+        message = "the endpoint's answer is not an AWS API response"
+        return CollectionError("InvalidResponse", message, resource_type=resource_type, region=region)
     return CollectionError(type(exc).__name__, str(exc), resource_type=resource_type, region=region)
 
 
@@ -147,6 +152,7 @@ class AwsCollector:
         self.settings = settings
         self.sleep = sleep
         self.now = now
+        self.stop_reason: Callable[[], str | None] = never_stop
         self.retry_base = 0.5
         self._config = Config(
             # botocore makes one attempt: this engine owns retries, so a throttled call is retried
@@ -212,7 +218,7 @@ class AwsCollector:
         checks = []
         try:
             identity = self._call(lambda: self.client("sts", GLOBAL_REGION).get_caller_identity(), None, GLOBAL_REGION)
-            checks.append({"check": "credentials", "ok": True, "message": f"Authenticated as {identity['Arn']}"})
+            checks.append({"check": "credentials", "ok": True, "message": f"Authenticated as {identity.get('Arn')}"})
         except CollectionError as exc:
             checks.append({"check": "credentials", "ok": False, "message": f"{exc.code}: {exc.message}"})
             skipped = "Not checked: the credentials do not work"
@@ -224,9 +230,9 @@ class AwsCollector:
                 self._call(lambda c=client, o=operation, p=params: getattr(c, o)(**p), None, region)
             except CollectionError as exc:
                 if exc.code in DENIED_CODES:
-                    message = f"Missing permission {action} ({exc.code}: {exc.message})"
+                    message = f"Missing permission {action} ({exc.code})"
                 else:
-                    message = f"{action} failed: {exc.code}: {exc.message}"
+                    message = f"{action} failed: {exc.message}"
                 checks.append({"check": action, "ok": False, "message": message})
             else:
                 checks.append({"check": action, "ok": True, "message": f"{action} allowed"})
@@ -239,6 +245,8 @@ class AwsCollector:
         name = getattr(spec, "registry_name", None)
         attempt = 1
         while True:
+            if reason := self.stop_reason():
+                raise Stopped(reason)
             try:
                 return call()
             except ClientError as exc:
@@ -248,7 +256,7 @@ class AwsCollector:
             except TRANSIENT_ERRORS as exc:
                 if attempt >= self.settings.aws_max_attempts:
                     raise _error(exc, name, region) from exc
-            except (BotoCoreError, NoCredentialsError) as exc:
+            except (BotoCoreError, NoCredentialsError, ResponseParserError) as exc:
                 raise _error(exc, name, region) from exc
             self.sleep(min(20.0, self.retry_base * 2 ** (attempt - 1)))
             attempt += 1

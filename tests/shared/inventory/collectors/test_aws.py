@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -14,7 +16,7 @@ import pytest
 
 from devkit.estates import DEMO_CREDENTIALS
 from shared.inventory.collectors.aws.engine import PROBES, AwsCollector
-from shared.inventory.collectors.base import GLOBAL_REGION, CollectedResource, CollectionError
+from shared.inventory.collectors.base import GLOBAL_REGION, CollectedResource, CollectionError, Stopped
 from shared.inventory.collectors.providers import resource_types
 from shared.platform.settings import Settings
 from shared.policies.policy import builtin_policies
@@ -528,7 +530,9 @@ def test_access_denied_in_one_region_is_a_collection_error(moto):
             list(collector.pages("aws.ec2.volume", OTHER))
     assert error.value.as_dict() == {
         "code": "UnauthorizedOperation",
-        "message": "not authorized to perform DescribeVolumes",
+        # Our sentence, not the endpoint's: its answer never reaches a tenant.
+        "message": "DescribeVolumes failed: HTTP 403 UnauthorizedOperation; "
+        "the credentials do not have permission for it",
         "resource_type": "aws.ec2.volume",
         "region": OTHER,
     }
@@ -570,8 +574,7 @@ def test_verify_names_the_missing_permission(moto):
     assert checks["cloudtrail:DescribeTrails"] == {
         "check": "cloudtrail:DescribeTrails",
         "ok": False,
-        "message": "Missing permission cloudtrail:DescribeTrails "
-        "(AccessDeniedException: not authorized to perform DescribeTrails)",
+        "message": "Missing permission cloudtrail:DescribeTrails (AccessDeniedException)",
     }
     assert checks["s3:ListAllMyBuckets"]["ok"] is False
     assert checks["s3:ListAllMyBuckets"]["message"].startswith("Missing permission s3:ListAllMyBuckets (AccessDenied")
@@ -589,3 +592,31 @@ def test_regions_are_the_configured_ones_or_every_enabled_region(moto):
     assert make_collector(moto, regions=(OTHER,)).regions() == [OTHER]
     enabled = make_collector(moto, regions=()).regions()
     assert {HOME, OTHER} <= set(enabled) and enabled == sorted(enabled)
+
+
+def test_a_stop_is_heard_between_detail_calls_not_only_between_pages(moto):
+    """One page of 30 buckets is 150 or so detail calls: a cancelled scan must not wait for them."""
+    from tests.fakes import SlowCloud
+
+    s3 = aws("s3", moto)
+    for index in range(30):
+        s3.create_bucket(Bucket=f"stop-{index:02d}")
+    stop: list[str] = []
+    with SlowCloud(moto, delay=0.05) as cloud:
+        collector = make_collector(cloud.url, page_size=1000, detail_concurrency=2)
+        collector.stop_reason = lambda: stop[0] if stop else None
+        listing = collector.pages("aws.s3.bucket", GLOBAL_REGION)
+
+        def cancel_soon():
+            time.sleep(0.5)
+            stop.append("cancelled")
+            cancel_soon.calls = cloud.calls
+
+        timer = threading.Thread(target=cancel_soon)
+        timer.start()
+        with pytest.raises(Stopped) as stopped:
+            next(listing)
+        timer.join()
+        after_stop = cloud.calls - cancel_soon.calls
+    assert stopped.value.reason == "cancelled"
+    assert after_stop <= 2  # the calls already in flight on the two detail threads, no more

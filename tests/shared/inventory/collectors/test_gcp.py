@@ -214,7 +214,10 @@ def test_throttling_that_persists_is_a_typed_error(fake):
         listed(collector, "gcp.sql.instance")
     assert error.value.code == "Throttled"
     assert error.value.resource_type == "gcp.sql.instance" and error.value.region == "global"
-    assert "Quota exceeded" in error.value.message
+    assert error.value.message == (
+        f"still throttled after 3 attempts: Cloud Asset Inventory listing of projects/{PROJECT} failed: "
+        "HTTP 429 TooManyRequests"
+    )
     assert sleeps == [0.5, 1.0] and fake.calls == 3
 
 
@@ -225,7 +228,8 @@ def test_denied_project_is_permission_denied(fake):
         listed(collector, "gcp.storage.bucket")
     assert error.value.as_dict() == {
         "code": "PermissionDenied",
-        "message": f"The caller does not have permission: cloudasset.assets.listResource on projects/{PROJECT}.",
+        "message": f"Cloud Asset Inventory listing of projects/{PROJECT} failed: HTTP 403 PermissionDenied; "
+        "the credentials do not have permission for it",
         "resource_type": "gcp.storage.bucket",
         "region": "global",
     }
@@ -349,7 +353,8 @@ def test_verify_reports_denied_access(fake):
     checks = {c["check"]: c for c in collector.verify()}
     assert checks["credentials"]["ok"] is True
     assert checks["list-resources"]["ok"] is False
-    assert checks["list-resources"]["message"].startswith("PermissionDenied: The caller does not have permission")
+    assert checks["list-resources"]["message"].startswith("PermissionDenied: ")
+    assert "the credentials do not have permission" in checks["list-resources"]["message"]
     assert checks["list-iam-policies"]["ok"] is False
 
 
