@@ -8,7 +8,18 @@ from shared.platform.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
-    from api import accounts, events, notifications, policies, reports, resources, scans, schedules, stream
+    from api import (
+        accounts,
+        attestations,
+        events,
+        notifications,
+        policies,
+        reports,
+        resources,
+        scans,
+        schedules,
+        stream,
+    )
     from api.auth import register_auth
     from api.errors import register_error_handlers, register_input_guard
     from api.limits import init_limits
@@ -38,6 +49,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     register_openapi(app)
     app.register_blueprint(policies.policies)
     app.register_blueprint(policies.frameworks)
+    app.register_blueprint(attestations.bp)
 
     @app.get("/healthz")
     def healthz():

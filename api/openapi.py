@@ -12,6 +12,7 @@ from flask import Flask
 
 from api import responses
 from shared.accounts import service as accounts
+from shared.attestations import service as attestations
 from shared.catalog.frameworks import FrameworkQuerySchema, FrameworkSchema
 from shared.catalog.policies import PolicyQuerySchema
 from shared.inventory import resources, uploads
@@ -22,6 +23,7 @@ from shared.notifications.schemas import (
     DeliveryListQuerySchema,
 )
 from shared.policies.policy import PolicySchema
+from shared.reports import evidence
 from shared.reports import service as reports
 from shared.scans.results import ViolationQuerySchema
 from shared.scans.schemas import ScanListQuerySchema, ScanRequestSchema
@@ -41,6 +43,12 @@ BODIES = {
     "schedules.update_schedule": schedules.ScheduleRequestSchema(partial=True),
     "policies.update_policy": PolicySchema(partial=True),
     "frameworks.update_framework": FrameworkSchema(partial=True),
+    # JSON, or a form with the JSON in `attestation` and an evidence `file`.
+    "attestations.create_attestation": {
+        "application/json": attestations.AttestationRequestSchema,
+        "multipart/form-data": responses.ATTESTATION_UPLOAD,
+    },
+    "attestations.revoke_attestation": attestations.RevokeRequestSchema,
     # Events are the clouds' own formats, recognised by their fields (shared/triggers.py).
     "events.accept_events": {
         "description": "An EventBridge/CloudTrail event, an Event Grid batch or a Cloud Asset feed message",
@@ -58,6 +66,9 @@ QUERIES = {
     "schedules.list_schedules": schedules.ScheduleListQuerySchema,
     "notifications.list_channels": ChannelListQuerySchema,
     "notifications.list_deliveries": DeliveryListQuerySchema,
+    "reports.get_evidence_pack": evidence.EvidenceQuerySchema,
+    "attestations.list_attestations": attestations.AttestationQuerySchema,
+    "attestations.control_attestations": attestations.AttestationQuerySchema(exclude=("framework", "control")),
 }
 # Success answers, by endpoint: the schema of the body each view renders (a DELETE without one is a 204).
 RESPONSES = {
@@ -97,6 +108,13 @@ RESPONSES = {
     "notifications.test_channel": responses.DeliverySchema,
     "notifications.list_deliveries": responses.DeliveryListSchema,
     "reports.get_report": responses.REPORT_CONTENT,
+    "reports.get_evidence_pack": responses.EVIDENCE_PACK_CONTENT,
+    "attestations.create_attestation": responses.AttestationSchema,
+    "attestations.control_attestations": responses.AttestationListSchema,
+    "attestations.list_attestations": responses.AttestationListSchema,
+    "attestations.get_attestation": responses.AttestationSchema,
+    "attestations.get_evidence": responses.EVIDENCE_FILE_CONTENT,
+    "attestations.revoke_attestation": responses.AttestationSchema,
 }
 # Answers of one endpoint besides its main success one and the ERRORS of all: (status, description, schema).
 ALSO = {
@@ -232,10 +250,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
             if rule.endpoint in QUERIES and method == "GET":
                 operation["parameters"].append({"in": "query", "schema": QUERIES[rule.endpoint]})
             if rule.endpoint in BODIES:
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": BODIES[rule.endpoint]}},
-                }
+                operation["requestBody"] = {"required": True, **_content(BODIES[rule.endpoint])}
             operations[method.lower()] = operation
         spec.path(path=path, operations=operations)
     return spec.to_dict()

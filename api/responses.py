@@ -132,7 +132,6 @@ class ProgressSchema(Schema):
     total_is_estimate = fields.Boolean()
 
 
-
 class ScanErrorSchema(Schema):
     """A listing that failed: recorded on its shard, never read as "no resources"."""
 
@@ -253,26 +252,76 @@ class ViolationListSchema(Schema):
     pagination = fields.Nested(CursorPaginationSchema, required=True)
 
 
+CONTROL_STATUSES = ("passed", "failed", "manual", "attested", "not_applicable")
+
+
+class ControlPolicySchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    rationale = fields.String(required=True, allow_none=True, metadata={"description": "why it evidences the control"})
+    checks_evaluated = fields.Integer(required=True)
+    checks_failed = fields.Integer(required=True)
+
+
+class KeyRefSchema(Schema):
+    key_id = fields.String(required=True)
+    key_name = fields.String(required=True, metadata={"description": "the API key's name (may be empty)"})
+
+
+class ControlAttestationSchema(Schema):
+    """The attestation that counts for a control now (the latest neither revoked nor expired)."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("compliant", "non_compliant", "not_applicable")))
+    justification = fields.String(required=True)
+    valid_until = fields.DateTime(required=True)
+    attested_by = fields.Nested(KeyRefSchema, required=True)
+
+
 class ControlResultSchema(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("passed", "failed", "manual", "not_applicable")))
-    policies = fields.Integer(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(CONTROL_STATUSES),
+        metadata={
+            "description": "passed/failed by the checks of its policies; without them, what its current attestation "
+            "says (attested, failed, not_applicable), else manual (open) or not_applicable (nothing to check)"
+        },
+    )
+    automated = fields.Boolean(required=True, metadata={"description": "at least one policy evidences it"})
+    policies = fields.List(fields.Nested(ControlPolicySchema), required=True)
+    score = fields.Float(
+        required=True, allow_none=True, metadata={"description": "the score formula over its checks; null without"}
+    )
     checks_evaluated = fields.Integer(required=True)
     checks_failed = fields.Integer(required=True)
     violations = fields.Integer(required=True)
+    failing_resources = fields.List(fields.String(), required=True, metadata={"description": "the first 10 uids"})
+    failing_resources_total = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null once retention deleted the violations"}
+    )
+    attestation = fields.Nested(ControlAttestationSchema, required=True, allow_none=True)
 
 
-class FrameworkResultSchema(Schema):
+class FrameworkScoreSchema(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
     version = fields.String(required=True)
-    score = fields.Float(required=True, allow_none=True)
+    score = fields.Float(
+        required=True, allow_none=True, metadata={"description": "the mean of its checked controls' scores"}
+    )
     controls_total = fields.Integer(required=True)
+    controls_automated = fields.Integer(required=True)
+    controls_scored = fields.Integer(required=True, metadata={"description": "controls whose checks make the score"})
     controls_passed = fields.Integer(required=True)
     controls_failed = fields.Integer(required=True)
-    controls_manual = fields.Integer(required=True)
+    controls_manual = fields.Integer(required=True, metadata={"description": "open: no evidence, no attestation"})
+    controls_attested = fields.Integer(required=True)
     controls_not_applicable = fields.Integer(required=True)
+
+
+class FrameworkResultSchema(FrameworkScoreSchema):
     controls = fields.List(fields.Nested(ControlResultSchema), required=True)
 
 
@@ -411,6 +460,17 @@ class FrameworkControlSchema(ControlSchema):
     policies = fields.Dict(
         keys=fields.String(), values=fields.List(fields.String()), metadata={"description": "provider -> policy ids"}
     )
+    rationales = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "policy id -> why it evidences this"}
+    )
+    section = fields.String()
+    requirement = fields.String(validate=validate.OneOf(("required", "addressable")), metadata={"description": "HIPAA"})
+    level = fields.Integer(metadata={"description": "CIS profile level"})
+    assessment = fields.String(validate=validate.OneOf(("automated", "manual")), metadata={"description": "CIS"})
+    coverage = fields.String(
+        validate=validate.OneOf(("covered", "not_covered", "manual")),
+        metadata={"description": "benchmarks: not_covered is automatable with no policy yet"},
+    )
 
 
 class FrameworkDetailsSchema(FrameworkSchema):
@@ -420,6 +480,7 @@ class FrameworkDetailsSchema(FrameworkSchema):
     controls_total = fields.Integer(required=True)
     controls_automated = fields.Integer(required=True)
     policies_total = fields.Integer(required=True)
+    checked_against = fields.String(allow_none=True, metadata={"description": "built-in: the official structure"})
     controls = fields.List(fields.Nested(FrameworkControlSchema))
 
 
@@ -597,5 +658,133 @@ class OcsfFindingSchema(Schema):
 REPORT_CONTENT = {
     "application/json": {"oneOf": [ReportSchema, {"type": "array", "items": OcsfFindingSchema}]},
     "text/csv": {"type": "string", "description": "`format=csv`: one row per violation"},
+    "text/html": {"type": "string", "description": "`format=html`: a printable page"},
+}
+
+
+# --- attestations (shared/attestations) -------------------------------------------------------
+
+
+class EvidenceFileSchema(Schema):
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    download_url = fields.String(required=True)
+
+
+class EvidenceSchema(Schema):
+    text = fields.String(required=True, allow_none=True)
+    url = fields.String(required=True, allow_none=True)
+    file = fields.Nested(EvidenceFileSchema, required=True, allow_none=True)
+
+
+class RevocationSchema(Schema):
+    reason = fields.String(required=True)
+    revoked_by = fields.Nested(KeyRefSchema, required=True)
+    revoked_at = fields.DateTime(required=True)
+
+
+class AttestationSchema(Schema):
+    id = fields.String(required=True)
+    framework_id = fields.String(required=True)
+    control_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("compliant", "non_compliant", "not_applicable")))
+    state = fields.String(required=True, validate=validate.OneOf(("active", "expired", "revoked")))
+    justification = fields.String(required=True)
+    evidence = fields.Nested(EvidenceSchema, required=True)
+    valid_until = fields.DateTime(required=True)
+    attested_by = fields.Nested(KeyRefSchema, required=True)
+    created_at = fields.DateTime(required=True)
+    revocation = fields.Nested(RevocationSchema, required=True, allow_none=True)
+
+
+class AttestationListSchema(Schema):
+    attestations = fields.List(fields.Nested(AttestationSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)
+
+
+EVIDENCE_FILE_CONTENT = {
+    "*/*": {"type": "string", "format": "binary", "description": "the file as uploaded, with its content type"}
+}
+ATTESTATION_UPLOAD = {
+    "type": "object",
+    "required": ["attestation"],
+    "properties": {
+        "attestation": {"type": "string", "description": "the attestation document, as JSON"},
+        "file": {"type": "string", "format": "binary", "description": "the evidence file (size limited)"},
+    },
+}
+
+
+# --- evidence packs (shared/reports/evidence.py) -----------------------------------------------
+
+
+class PackInfoSchema(Schema):
+    kind = fields.String(required=True, validate=validate.Equal("evidence_pack"))
+    version = fields.Integer(required=True)
+    generated_at = fields.DateTime(required=True)
+    state = fields.String(required=True)
+    partial = fields.Boolean(required=True)
+
+
+class PackScanSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    state = fields.String(required=True)
+    environment = fields.String(required=True)
+    cloud_providers = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    completed_at = fields.DateTime(required=True, allow_none=True)
+    compliance_score = fields.Float(required=True, allow_none=True)
+
+
+class PackFrameworkSchema(FrameworkScoreSchema):
+    source = fields.String(required=True, allow_none=True, metadata={"description": "what its ids were checked on"})
+
+
+class FailingResourceSchema(Schema):
+    uid = fields.String(required=True)
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+    provider = fields.String(required=True)
+    account_id = fields.String(required=True)
+    region = fields.String(required=True)
+    policies = fields.List(fields.String(), required=True, metadata={"description": "the control's policies it failed"})
+
+
+class PackControlSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CONTROL_STATUSES))
+    automated = fields.Boolean(required=True)
+    section = fields.String(required=True, allow_none=True)
+    requirement = fields.String(required=True, allow_none=True)
+    level = fields.Integer(required=True, allow_none=True)
+    assessment = fields.String(required=True, allow_none=True)
+    coverage = fields.String(required=True, allow_none=True)
+    policies = fields.List(fields.Nested(ControlPolicySchema), required=True)
+    score = fields.Float(required=True, allow_none=True)
+    checks_evaluated = fields.Integer(required=True)
+    checks_failed = fields.Integer(required=True)
+    violations = fields.Integer(required=True)
+    failing_resources_total = fields.Integer(required=True, allow_none=True)
+    failing_resources = fields.List(fields.Nested(FailingResourceSchema), required=True)
+    attestation = fields.Nested(AttestationSchema, required=True, allow_none=True)
+
+
+class EvidencePackSchema(Schema):
+    """`format=json`: one framework as the scan saw it, every control with all its evidence."""
+
+    report = fields.Nested(PackInfoSchema, required=True)
+    scan = fields.Nested(PackScanSchema, required=True)
+    framework = fields.Nested(PackFrameworkSchema, required=True)
+    controls = fields.List(fields.Nested(PackControlSchema), required=True)
+
+
+EVIDENCE_PACK_CONTENT = {
+    "application/json": EvidencePackSchema,
+    "text/csv": {"type": "string", "description": "`format=csv`: one row per control and failing resource"},
     "text/html": {"type": "string", "description": "`format=html`: a printable page"},
 }

@@ -17,6 +17,7 @@ import requests
 from sqlalchemy import select
 
 from cli.client import ApiError, PolicyCortexClient, envelope_message
+from cli.frameworks import frameworks
 from cli.scans import _call, _client, _echo_json, scans
 from shared.platform.settings import Settings, SettingsError
 
@@ -43,6 +44,7 @@ def main() -> None:
 
 
 main.add_command(scans)
+main.add_command(frameworks)
 
 
 @main.command("secret-key")

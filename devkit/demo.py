@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import requests
 
@@ -18,6 +20,7 @@ from devkit.devstack import DevStack, say
 from devkit.estates import DEMO_CREDENTIALS, seed_demo_estate
 from devkit.fakes.azure import SUBSCRIPTION, FakeAzure, demo_estate
 from devkit.fakes.gcp import PROJECT, FakeAssetInventory, seed_estate
+from shared.frameworks.library import builtin_frameworks
 from shared.platform.settings import Settings
 from shared.scans.render import progress_text
 
@@ -63,6 +66,24 @@ def _post(base: str, headers: dict, path: str, body: dict) -> dict:
     return response.json()
 
 
+def _evidence_pack(base: str, headers: dict, scan_id: str, path: Path) -> Path:
+    """Attest one manual SOC 2 control, as a compliance lead would, and save the SOC 2 evidence pack."""
+    attestation = {
+        "status": "compliant",
+        "justification": "The board's audit committee oversees internal control (charter and 2026 minutes).",
+        "evidence": {"url": "https://grc.example.com/soc2/CC1.2"},
+        "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
+    }
+    created = _post(base, headers, "/v1/frameworks/soc2/controls/CC1.2/attestations", attestation)
+    say(f"POST /v1/frameworks/soc2/controls/CC1.2/attestations -> {created['id']} ({created['state']})")
+    pack = requests.get(
+        f"{base}/v1/scans/{scan_id}/compliance/soc2/report", headers=headers, params={"format": "html"}, timeout=120
+    )
+    pack.raise_for_status()
+    path.write_bytes(pack.content)
+    return path
+
+
 def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
     with DevStack(settings) as stack:
         moto = stack.start_moto()
@@ -105,7 +126,7 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
             "scan_type": "full",
             "environment": "production",
             "cloud_providers": ["aws", "azure", "gcp", "hybrid"],
-            "frameworks": ["soc2", "hipaa", "iso27001"],
+            "frameworks": list(builtin_frameworks()),  # SOC 2, HIPAA, ISO 27001, PCI DSS, the CIS benchmarks
             "execution": {"immediate": True, "parallel_execution": True, "timeout": "10m"},
         }
         created = _post(base, headers, "/v1/scans", body)
@@ -125,8 +146,8 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
         for framework in compliance["frameworks"]:
             say(
                 f"{framework['name']}: score {framework['score']}, controls passed {framework['controls_passed']}, "
-                f"failed {framework['controls_failed']}, manual {framework['controls_manual']}, "
-                f"not applicable {framework['controls_not_applicable']}"
+                f"failed {framework['controls_failed']}, attested {framework['controls_attested']}, "
+                f"manual {framework['controls_manual']}, not applicable {framework['controls_not_applicable']}"
             )
         report = requests.get(
             f"{base}/v1/scans/{scan['id']}/report", headers=headers, params={"format": "html"}, timeout=120
@@ -135,6 +156,8 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
         report_path = stack.log_dir / "demo-report.html"
         report_path.write_bytes(report.content)
         say(f"GET /v1/scans/{scan['id']}/report?format=html -> {report_path} (open it in a browser, or print it)")
+        pack_path = _evidence_pack(base, headers, scan["id"], stack.log_dir / "demo-soc2-evidence.html")
+        say(f"GET /v1/scans/{scan['id']}/compliance/soc2/report?format=html -> {pack_path} (after one attestation)")
         known = {(p, n, r) for p, n, r in aws_expected}
         seen = {(v["policy_id"], v["resource"]["name"], v["resource"]["region"]) for v in found}
         ok = (

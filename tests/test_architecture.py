@@ -168,6 +168,7 @@ LAYERS = (
     "remediation",
     "policies",
     "catalog",
+    "attestations",
     "notifications",
     "scans",
     "schedules",

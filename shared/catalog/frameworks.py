@@ -103,6 +103,7 @@ def render_framework(framework: Framework, catalog: Catalog, *, with_controls: b
         "controls_total": len(framework.controls),
         "controls_automated": sum(1 for c in framework.controls if c.automated),
         "policies_total": len(framework.policy_ids),
+        "checked_against": framework.source,
     }
     if with_controls:
         body["controls"] = []
@@ -111,12 +112,21 @@ def render_framework(framework: Framework, catalog: Catalog, *, with_controls: b
             for policy_id in control.policy_ids:
                 if policy_id in catalog.policies:
                     by_provider.setdefault(catalog.policies[policy_id].provider, []).append(policy_id)
+            described = {
+                "section": control.section,
+                "requirement": control.requirement,
+                "level": control.level,
+                "assessment": control.assessment,
+                "coverage": control.coverage,
+            }
             body["controls"].append(
                 {
                     "id": control.id,
                     "title": control.title,
                     "automation": "automated" if control.automated else "manual",
                     "policies": by_provider,
+                    "rationales": dict(control.rationales),
+                    **{name: value for name, value in described.items() if value is not None},
                 }
             )
     return body

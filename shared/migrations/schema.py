@@ -2,6 +2,7 @@
 compare against."""
 
 from shared.accounts.models import CloudAccount
+from shared.attestations.models import Attestation, AttestationRevocation
 from shared.catalog.models import CustomFramework, CustomPolicy
 from shared.inventory.models import Resource
 from shared.notifications.models import NotificationChannel, NotificationDelivery
@@ -13,6 +14,8 @@ from shared.tenants.models import ApiKey, Tenant
 
 __all__ = [
     "ApiKey",
+    "Attestation",
+    "AttestationRevocation",
     "Base",
     "CloudAccount",
     "CustomFramework",

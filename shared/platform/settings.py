@@ -62,6 +62,8 @@ class Settings:
     default_max_queued: int = 50
     max_content_length: int = 1_048_576
     max_upload_length: int = 1024 * 1_048_576  # uploads are streamed: the limit bounds time, not memory
+    max_evidence_bytes: int = 10 * 1_048_576  # an attestation's evidence file
+    max_evidence_storage: int = 1024 * 1_048_576  # all of a tenant's evidence files (they are never deleted)
     max_upload_resources: int = 1_000_000  # items, rows or lines of one inventory upload
     shard_soft_time_limit: int = 1_500
     shard_time_limit: int = 1_800
@@ -120,6 +122,8 @@ class Settings:
             default_max_queued=_int(env, "MAX_QUEUED_SCANS", base.default_max_queued),
             max_content_length=_int(env, "MAX_CONTENT_LENGTH", base.max_content_length, minimum=1024),
             max_upload_length=_int(env, "MAX_UPLOAD_LENGTH", base.max_upload_length, minimum=1024),
+            max_evidence_bytes=_int(env, "MAX_EVIDENCE_BYTES", base.max_evidence_bytes, minimum=1024),
+            max_evidence_storage=_int(env, "MAX_EVIDENCE_STORAGE", base.max_evidence_storage, minimum=1024),
             max_upload_resources=_int(env, "MAX_UPLOAD_RESOURCES", base.max_upload_resources, minimum=1),
             shard_soft_time_limit=_int(env, "SHARD_SOFT_TIME_LIMIT", base.shard_soft_time_limit, minimum=1),
             shard_time_limit=_int(env, "SHARD_TIME_LIMIT", base.shard_time_limit, minimum=2),

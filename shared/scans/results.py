@@ -11,10 +11,12 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, validate
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import Row, any_, func, or_, select
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Row, String, any_, column, func, or_, select, values
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 from sqlalchemy.orm import Session
 
+from shared.attestations.models import Attestation
+from shared.attestations.service import current_attestations
 from shared.catalog.service import Catalog
 from shared.inventory.models import Resource
 from shared.platform.crypto import CredentialsError, CredentialVault
@@ -169,74 +171,169 @@ def render_violation(violation: Violation | Row, catalog: Catalog) -> dict[str, 
     }
 
 
-def _control_status(evaluated: int, failed: int, automated: bool) -> str:
-    if not automated:
-        return "manual"  # no automated policy: never reported as passing
-    if evaluated == 0:
-        return "not_applicable"
-    return "failed" if failed else "passed"
+CONTROL_STATUSES = ("passed", "failed", "manual", "attested", "not_applicable")
+FAILING_SHOWN = 10  # failing resources listed per control in the compliance answer (the evidence pack lists all)
+
+
+def control_status(evaluated: int, failed: int, automated: bool, attestation: Attestation | None) -> str:
+    """Evidence first: a control whose policies ran is passed or failed by them. One without
+    evidence in this scan (no policy, or none of its resources) is what its current attestation
+    says (compliant: attested, non_compliant: failed, not_applicable), else manual (open) when no
+    policy evidences it, or not_applicable when its policies found nothing to check."""
+    if automated and evaluated:
+        return "failed" if failed else "passed"
+    if attestation is not None:
+        return {"compliant": "attested", "non_compliant": "failed"}.get(attestation.status, "not_applicable")
+    return "manual" if not automated else "not_applicable"
+
+
+def _failing_by_control(
+    session: Session, scan: Scan, framework, failing_policies: set[str], limit: int | None
+) -> dict[str, tuple[list[str], int]]:
+    """Control id -> the resources that failed any of its policies in this scan (uids, sorted, at
+    most `limit`) and how many there are: one grouped query per framework."""
+    pairs = [(c.id, pid) for c in framework.controls for pid in c.policy_ids if pid in failing_policies]
+    if not pairs or scan.violations_purged_at is not None:
+        return {}
+    mapping = values(column("control_id", String), column("policy_id", String), name="mapping").data(pairs)
+    uids = func.array_agg(aggregate_order_by(Violation.resource_uid.distinct(), Violation.resource_uid))
+    rows = session.execute(
+        select(mapping.c.control_id, func.count(Violation.resource_uid.distinct()), uids[1:limit] if limit else uids)
+        .join(Violation, Violation.policy_id == mapping.c.policy_id)
+        .where(Violation.scan_id == scan.id)
+        .group_by(mapping.c.control_id)
+    ).all()
+    return {control_id: (list(shown), total) for control_id, total, shown in rows}
+
+
+def _violations_per_policy(session: Session, scan: Scan, stats: dict) -> dict[str, int]:
+    if scan.violations_purged_at is not None:  # retention deleted the rows; each failed check was one
+        return {pid: failed for pid, (_, failed) in stats.items()}
+    return dict(
+        session.execute(
+            select(Violation.policy_id, func.count()).where(Violation.scan_id == scan.id).group_by(Violation.policy_id)
+        ).all()
+    )
+
+
+def _attestation_summary(attestation: Attestation | None) -> dict[str, Any] | None:
+    if attestation is None:
+        return None
+    return {
+        "id": attestation.id,
+        "status": attestation.status,
+        "justification": attestation.justification,
+        "valid_until": iso(attestation.valid_until),
+        "attested_by": {"key_id": attestation.attested_by_key_id, "key_name": attestation.attested_by_key_name},
+    }
+
+
+def control_results(
+    session: Session,
+    scan: Scan,
+    catalog: Catalog,
+    framework,
+    *,
+    stats: dict | None = None,
+    violations: dict[str, int] | None = None,
+    failing_limit: int | None = FAILING_SHOWN,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Each control of `framework` in this scan: its status, the evidence behind it (policies with
+    their rationale and counts, failing resources, the attestation that counts) and the tallies."""
+    if stats is None:
+        stats = merge_stats(list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id))))
+    if violations is None:
+        violations = _violations_per_policy(session, scan, stats)
+    severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
+    attested = current_attestations(session, scan.tenant_id, framework.id)
+    failing = _failing_by_control(
+        session, scan, framework, {pid for pid, (_, failed) in stats.items() if failed}, failing_limit
+    )
+    counts = dict.fromkeys(CONTROL_STATUSES, 0)
+    controls = []
+    for control in framework.controls:
+        in_scan = [pid for pid in control.policy_ids if pid in stats]
+        evaluated = sum(stats[pid][0] for pid in in_scan)
+        failed = sum(stats[pid][1] for pid in in_scan)
+        attestation = attested.get(control.id)
+        status = control_status(evaluated, failed, control.automated, attestation)
+        counts[status] += 1
+        resources, resources_total = failing.get(control.id, ([], 0))
+        if scan.violations_purged_at is not None and failed:
+            resources_total = None  # retention deleted the rows that named them: unknown, not zero
+        controls.append(
+            {
+                "id": control.id,
+                "title": control.title,
+                "status": status,
+                "automated": control.automated,
+                "policies": [
+                    {
+                        "id": pid,
+                        "title": catalog.policies[pid].title,
+                        "rationale": control.rationales.get(pid),
+                        "checks_evaluated": stats.get(pid, (0, 0))[0],
+                        "checks_failed": stats.get(pid, (0, 0))[1],
+                    }
+                    for pid in control.policy_ids
+                    if pid in catalog.policies
+                ],
+                "score": compliance_score({pid: stats[pid] for pid in in_scan}, severities),
+                "checks_evaluated": evaluated,
+                "checks_failed": failed,
+                "violations": sum(violations.get(pid, 0) for pid in in_scan),
+                "failing_resources": resources,
+                "failing_resources_total": resources_total,
+                "attestation": _attestation_summary(attestation),
+            }
+        )
+    return controls, counts
 
 
 def compliance(session: Session, scan: Scan, catalog: Catalog) -> dict[str, Any]:
-    """Per framework: a score with the scan's formula over the framework's policies, and each
-    control's status and counts."""
-    shards = session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id)).all()
-    stats = merge_stats(list(shards))
-    if scan.violations_purged_at is not None:  # retention deleted the rows; each failed check was one
-        violations = {pid: failed for pid, (_, failed) in stats.items()}
-    else:
-        violations = dict(
-            session.execute(
-                select(Violation.policy_id, func.count())
-                .where(Violation.scan_id == scan.id)
-                .group_by(Violation.policy_id)
-            ).all()
-        )
-    severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
-    framework_ids = scan.frameworks or [
-        f.id for f in catalog.frameworks.values() if f.policy_ids & set(scan.policy_ids)
-    ]
+    """Per framework: its score (from its checked controls only), each control's status, score and
+    evidence, and how many controls are automated, attested, failing or open."""
+    stats = merge_stats(list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id))))
+    violations = _violations_per_policy(session, scan, stats)
     frameworks = []
-    for framework_id in framework_ids:
-        framework = catalog.frameworks.get(framework_id)
-        if framework is None:
-            continue
-        controls, counts = [], dict.fromkeys(("passed", "failed", "manual", "not_applicable"), 0)
-        for control in framework.controls:
-            in_scan = [pid for pid in control.policy_ids if pid in stats]
-            evaluated = sum(stats[pid][0] for pid in in_scan)
-            failed = sum(stats[pid][1] for pid in in_scan)
-            status = _control_status(evaluated, failed, control.automated)
-            counts[status] += 1
-            controls.append(
-                {
-                    "id": control.id,
-                    "title": control.title,
-                    "status": status,
-                    "policies": len(in_scan),
-                    "checks_evaluated": evaluated,
-                    "checks_failed": failed,
-                    "violations": sum(violations.get(pid, 0) for pid in in_scan),
-                }
-            )
-        framework_stats = {pid: stats[pid] for pid in framework.policy_ids if pid in stats}
-        frameworks.append(
-            {
-                "id": framework.id,
-                "name": framework.name,
-                "version": framework.version,
-                "score": compliance_score(framework_stats, severities),
-                "controls_total": len(controls),
-                **{f"controls_{k}": v for k, v in counts.items()},
-                "controls": controls,
-            }
-        )
+    for framework in scan_frameworks(scan, catalog):
+        controls, counts = control_results(session, scan, catalog, framework, stats=stats, violations=violations)
+        frameworks.append({**framework_summary(framework, controls, counts), "controls": controls})
     return {
         "scan_id": scan.id,
         "status": scan.status,
         "partial": scan.status != "completed",
         "compliance_score": scan.compliance_score,
         "frameworks": frameworks,
+    }
+
+
+def scan_frameworks(scan: Scan, catalog: Catalog) -> list:
+    """The frameworks a scan is judged against: those it named, else each holding one of its policies."""
+    if scan.frameworks:
+        return [catalog.frameworks[f] for f in scan.frameworks if f in catalog.frameworks]
+    return [f for f in catalog.frameworks.values() if f.policy_ids & set(scan.policy_ids)]
+
+
+def framework_score(controls: list[dict[str, Any]]) -> float | None:
+    """The mean of the scores of the controls its policies checked in this scan (each control the
+    scan's formula over its own checks): a framework is judged control by control, as an auditor
+    does, so two frameworks resting on the same policies still score by their own structure.
+    Controls without checks (manual, attested, not applicable) do not count; None when none has."""
+    scored = [control["score"] for control in controls if control["score"] is not None]
+    return round(sum(scored) / len(scored), 1) if scored else None
+
+
+def framework_summary(framework, controls: list[dict[str, Any]], counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": framework.id,
+        "name": framework.name,
+        "version": framework.version,
+        "score": framework_score(controls),
+        "controls_total": len(framework.controls),
+        "controls_automated": sum(1 for c in framework.controls if c.automated),
+        "controls_scored": sum(1 for c in controls if c["score"] is not None),
+        **{f"controls_{status}": counts[status] for status in CONTROL_STATUSES},
     }
 
 

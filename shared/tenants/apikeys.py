@@ -29,6 +29,7 @@ class Principal:
     tenant_id: str
     key_id: str
     scopes: frozenset[str]
+    key_name: str = ""  # what the key's owner called it: who did what, in records such as attestations
 
 
 def create_key(
@@ -72,7 +73,7 @@ def authenticate(session: Session, presented: str) -> Principal | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         # Coarse on purpose: one write a minute per key, not one per request.
         session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
-    return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes))
+    return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes), key_name=row.name)
 
 
 def revoke_key(session: Session, key_id: str) -> bool:

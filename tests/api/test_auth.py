@@ -52,6 +52,13 @@ ROUTES = [
     ("GET", "/v1/frameworks/soc2", "read"),
     ("PATCH", "/v1/frameworks/custom", "write"),
     ("DELETE", "/v1/frameworks/custom", "write"),
+    ("GET", f"/v1/scans/{SCAN}/compliance/soc2/report", "read"),
+    ("GET", "/v1/frameworks/soc2/controls/CC1.1/attestations", "read"),
+    ("POST", "/v1/frameworks/soc2/controls/CC1.1/attestations", "write"),
+    ("GET", "/v1/attestations", "read"),
+    ("GET", "/v1/attestations/att_0000000000000000", "read"),
+    ("GET", "/v1/attestations/att_0000000000000000/evidence", "read"),
+    ("POST", "/v1/attestations/att_0000000000000000/revoke", "write"),
 ]
 
 

@@ -7,8 +7,11 @@ too, not only 404s. Derandomized, so CI runs are repeatable."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 import schemathesis
@@ -78,6 +81,26 @@ def seeded(client, worker, svc, tenant, document) -> dict[str, dict[str, str]]:
     policy = post("/v1/policies", POLICY, 201)
     controls = [{"id": "B-1", "title": "Names", "policies": [policy["id"]]}]
     framework = post("/v1/frameworks", {"id": "fuzz-baseline", "name": "Fuzz baseline", "controls": controls}, 201)
+    attest = {
+        "status": "compliant",
+        "justification": "Reviewed",
+        "valid_until": datetime.fromtimestamp(time.time() + 86400 * 365, UTC).isoformat(),
+        "evidence": {"url": "https://grc.example.com/1"},
+    }
+    path = "/v1/frameworks/{framework_id}/controls/{control_id}/attestations"
+    form = {
+        "attestation": json.dumps(attest),
+        "file": (io.BytesIO(b"%PDF-1.7 minutes"), "minutes.pdf", "application/pdf"),
+    }
+    attested = client.post(
+        path.format(framework_id=framework["id"], control_id="B-1"),
+        data=form,
+        headers=tenant.headers,
+        content_type="multipart/form-data",
+    )
+    assert attested.status_code == 201, attested.get_json()
+    document[path]["POST"].validate_response(attested)
+    attestation = attested.get_json()
     body = scan_body(cloud_providers=["hybrid"], frameworks=["soc2", framework["id"]])
     completed = wait_for_scan(client, tenant, post("/v1/scans", body, 202)["id"])
     assert completed["status"] == "completed" and completed["results"]["total_violations"] > 0
@@ -111,6 +134,8 @@ def seeded(client, worker, svc, tenant, document) -> dict[str, dict[str, str]]:
         "channel_id": channel["id"],
         "policy_id": policy["id"],
         "framework_id": framework["id"],
+        "control_id": "B-1",
+        "attestation_id": attestation["id"],
     }
     return {"GET": ids, "POST": ids, "PATCH": ids, "DELETE": {**ids, "scan_id": queued["id"]}}
 

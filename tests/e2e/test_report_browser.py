@@ -5,7 +5,9 @@ needs, prints to PDF, and leaves a screenshot behind (/tmp/policycortex-report.p
 from __future__ import annotations
 
 import base64
+import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -107,4 +109,52 @@ def test_html_report_renders_cleanly_in_chromium(browser, api_url, history, tmp_
     for suffix, content in ((".png", png), (".pdf", pdf), (".html", html)):
         (tmp_path / f"report-{which}{suffix}").write_bytes(content)
         shutil.copyfile(tmp_path / f"report-{which}{suffix}", OUTPUT[which] + suffix)
+    assert severe(browser) == []
+
+
+def test_evidence_pack_renders_cleanly_in_chromium(browser, api_url, history, tmp_path):
+    """A framework's evidence pack, with an attestation carrying a file, as an auditor opens and prints it."""
+    from selenium.webdriver.common.by import By
+
+    scan, headers = history.second, history.tenant.headers
+    attestation = {
+        "status": "compliant",
+        "justification": "Contingency plan tested on 2026-10-02; <b>findings</b> closed",
+        "evidence": {"url": "https://grc.example.com/hipaa/contingency-test"},
+        "valid_until": (datetime.now(UTC) + timedelta(days=90)).isoformat(),
+    }
+    created = requests.post(
+        f"{api_url}/v1/frameworks/hipaa/controls/164.308(a)(7)(ii)(D)/attestations",
+        headers=headers,
+        data={"attestation": json.dumps(attestation)},
+        files={"file": ("test-report.pdf", b"%PDF-1.7 contingency test", "application/pdf")},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    browser.get_log("browser")
+    browser.execute_cdp_cmd(
+        "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Bearer {history.tenant.key}"}}
+    )
+    browser.get(f"{api_url}/v1/scans/{scan['id']}/compliance/hipaa/report?format=html")
+
+    assert severe(browser) == []
+    assert browser.title == f"Evidence pack: HIPAA Security Rule, scan {scan['id']}"
+    sections = browser.find_elements(By.CSS_SELECTOR, "#controls section.control")
+    assert len(sections) == 68 and sections[0].is_displayed()
+    attested = browser.find_element(By.CSS_SELECTOR, 'section[data-control="164.308(a)(7)(ii)(D)"]')
+    assert attested.get_attribute("data-status") == "attested"
+    box = attested.find_element(By.CSS_SELECTOR, ".attestation")
+    assert "<b>findings</b>" in box.text  # escaped, shown as text
+    links = [a.get_attribute("href") for a in box.find_elements(By.TAG_NAME, "a")]
+    assert links == [
+        "https://grc.example.com/hipaa/contingency-test",
+        f"{api_url}/v1/attestations/{created.json()['id']}/evidence",
+    ]
+    failing = browser.find_elements(By.CSS_SELECTOR, "#controls tr.failing")
+    pack = requests.get(f"{api_url}/v1/scans/{scan['id']}/compliance/hipaa/report", headers=headers, timeout=30).json()
+    assert len(failing) == sum(c["failing_resources_total"] for c in pack["controls"]) > 0
+    pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": True})["data"])
+    assert pdf.startswith(b"%PDF-")
+    (tmp_path / "evidence.pdf").write_bytes(pdf)
+    shutil.copyfile(tmp_path / "evidence.pdf", "/tmp/policycortex-evidence.pdf")
     assert severe(browser) == []
