@@ -57,6 +57,7 @@ bench: migrate
 	$(WITH_KEYS) $(BIN)/python -m bench.policy_engine
 	$(WITH_KEYS) $(BIN)/python -m bench.scan_throughput
 	$(WITH_KEYS) $(BIN)/python -m bench.discovery
+	$(WITH_KEYS) $(BIN)/python -m bench.aws_coverage
 	$(WITH_KEYS) $(BIN)/python -m bench.schedules
 	$(WITH_KEYS) $(BIN)/python -m bench.stream_latency
 	$(WITH_KEYS) $(BIN)/python -m bench.slow_clients

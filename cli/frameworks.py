@@ -91,6 +91,19 @@ def mappings_markdown(frameworks: list[Framework]) -> str:
     return "\n".join(parts)
 
 
+def recommendations_markdown(framework: Framework) -> str:
+    """A benchmark's recommendations, each with the policies that evaluate it, "not covered" when it
+    is automatable from cloud configuration but no policy does yet, or "manual"."""
+    lines = ["| Recommendation | Title | Assessment | Policies |", "|---|---|---|---|"]
+    for control in framework.controls:
+        if control.coverage == "covered":
+            evidence = ", ".join(f"`{pid}`" for pid in control.policy_ids)
+        else:
+            evidence = "not covered" if control.coverage == "not_covered" else "manual (attestation)"
+        lines.append(f"| {control.id} | {_cell(control.title)} | {control.assessment or ''} | {evidence} |")
+    return "\n".join(lines) + "\n"
+
+
 @click.group()
 def frameworks() -> None:
     """The built-in compliance frameworks (their data, no server needed)."""
@@ -143,3 +156,18 @@ def frameworks_mappings(framework_ids: tuple[str, ...], markdown: bool) -> None:
         for control in framework.controls:
             for policy_id in control.policy_ids:
                 click.echo(f"{framework.id}\t{control.id}\t{policy_id}\t{control.rationales.get(policy_id, '')}")
+
+
+@frameworks.command("recommendations")
+@click.argument("framework_id")
+@click.option("--markdown", is_flag=True, help="Print the README's table.")
+def frameworks_recommendations(framework_id: str, markdown: bool) -> None:
+    """A CIS benchmark's recommendations, each with its policies, "not covered" or "manual"."""
+    known = {fid: f for fid, f in builtin_frameworks().items() if any(c.coverage for c in f.controls)}
+    if framework_id not in known:
+        raise click.BadParameter(f"unknown benchmark {framework_id}; built in: {', '.join(known)}")
+    if markdown:
+        click.echo(recommendations_markdown(known[framework_id]), nl=False)
+        return
+    for control in known[framework_id].controls:
+        click.echo(f"{control.id}\t{control.coverage}\t{' '.join(control.policy_ids)}")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from cli.client import ApiError, PolicyCortexClient, envelope_message
 from cli.frameworks import frameworks
+from cli.policies import policies
 from cli.scans import _call, _client, _echo_json, scans
 from shared.platform.settings import Settings, SettingsError
 
@@ -45,6 +46,7 @@ def main() -> None:
 
 main.add_command(scans)
 main.add_command(frameworks)
+main.add_command(policies)
 
 
 @main.command("secret-key")

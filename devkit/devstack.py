@@ -51,14 +51,13 @@ class DevStack(ExitStack):
         return self
 
     def start_moto(self) -> str:
-        from moto.server import ThreadedMotoServer
+        """moto, with the local IAM Access Analyzer moto lacks (devkit.fakes.local_aws)."""
+        from devkit.fakes.local_aws import LocalAws
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log is noise here
-        port = free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
+        server = LocalAws().start()
         self.callback(server.stop)
-        self.moto_url = f"http://127.0.0.1:{port}"
+        self.moto_url = server.url
         return self.moto_url
 
     def _start(self, name: str, command: list[str]) -> subprocess.Popen:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 from celery.contrib.testing.worker import start_worker
-from moto.server import ThreadedMotoServer
 from redis import Redis
 from sqlalchemy import create_engine
 
+from devkit.fakes.local_aws import LocalAws
 from shared.migrations.commands import upgrade
 from shared.platform.crypto import CredentialVault
 from shared.platform.settings import Settings
@@ -122,11 +122,10 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def moto_server():
+    """moto, with the local IAM Access Analyzer moto lacks (devkit.fakes.local_aws)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server = LocalAws().start()
+    yield server.url
     server.stop()
 
 

@@ -119,5 +119,6 @@ def render_policy(policy: Policy, catalog: Catalog) -> dict[str, Any]:
             "effort": policy.effort,
             "action": policy.remediation_action,
         },
+        "absent": policy.absent,
         "frameworks": catalog.mappings(policy.id),
     }

@@ -72,6 +72,15 @@ class RemediationSchema(_Closed):
 class ExamplesSchema(_Closed):
     pass_ = fields.Dict(required=True, data_key="pass")
     fail = fields.Dict(required=True)
+    absent = fields.Dict()  # a document without the fields the policy reads, as the API gives it
+
+
+class AbsentSchema(_Closed):
+    """What the policy says of a resource whose document lacks the fields it reads: the verdict the
+    API's default for them deserves, and why (the meta-tests evaluate `examples.absent` against it)."""
+
+    verdict = fields.String(required=True, validate=validate.OneOf(("pass", "fail")))
+    because = fields.String(required=True, validate=validate.Length(min=10, max=1000))
 
 
 class PolicySchema(_Closed):
@@ -86,6 +95,7 @@ class PolicySchema(_Closed):
     status_extended = fields.Nested(StatusExtendedSchema, required=True)
     remediation = fields.Nested(RemediationSchema, required=True)
     examples = fields.Nested(ExamplesSchema, load_default=None)
+    absent = fields.Nested(AbsentSchema, load_default=None, allow_none=True)
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,7 @@ class Policy:
     remediation_action: str | None = None
     groups: tuple[str, ...] = ()
     examples: dict | None = None
+    absent: dict | None = None  # {"verdict": "pass" | "fail", "because": "..."}
     tenant_id: str | None = None
 
     def fails(self, document: dict) -> bool:
@@ -145,9 +156,14 @@ def load_policy(document: Any, *, tenant_id: str | None = None) -> Policy:
         effort_minutes=max(1, parse_duration(data["remediation"]["effort"]) // 60),
         remediation_action=data["remediation"]["action"],
         groups=tuple(data["groups"]),
-        examples=data["examples"] and {"pass": data["examples"]["pass_"], "fail": data["examples"]["fail"]},
+        examples=data["examples"] and {"pass": data["examples"]["pass_"], **_rest(data["examples"])},
+        absent=data["absent"],
         tenant_id=tenant_id,
     )
+
+
+def _rest(examples: dict) -> dict:
+    return {name: value for name, value in examples.items() if name != "pass_"}
 
 
 def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:

@@ -1,5 +1,5 @@
-"""Expand a scan into shards: one per (cloud account, region), plus one per account for global
-services, each listing only the resource types that the scan's policies need. An (account, region)
+"""Expand a scan into shards: one per (cloud account, region), plus one per account and global
+service (IAM, S3, ...), each listing only the resource types that the scan's policies need. An (account, region)
 whose inventory holds more than POLICYCORTEX_SHARD_MAX_RESOURCES resources is split into several
 shards (parts) by groups of resource types, so one huge region does not hold up the whole scan."""
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from shared.accounts.models import CloudAccount
 from shared.catalog.service import Catalog, catalog_for
 from shared.inventory.collectors.base import GLOBAL_REGION, CollectionError
-from shared.inventory.collectors.providers import collector_for, is_global, uid_prefix
+from shared.inventory.collectors.providers import collector_for, is_global, service_of, uid_prefix
 from shared.inventory.models import Resource
 from shared.platform.context import Services
 from shared.scans.models import Scan, ScanShard
@@ -95,7 +95,9 @@ class InventorySizes:
         return sizes
 
 
-def _unit_shards(base: dict, region: str, types: list[str], sizes: InventorySizes, limit: int) -> list[dict]:
+def _unit_shards(
+    base: dict, region: str, types: list[str], sizes: InventorySizes, limit: int, first_part: int = 0
+) -> list[dict]:
     unit = sizes.of(base["account_id"], region)
     known = sizes.listed(base["account_id"])
     return [
@@ -107,8 +109,20 @@ def _unit_shards(base: dict, region: str, types: list[str], sizes: InventorySize
             # What the last inventory holds of these types here: the weight of the shard's progress.
             "expected_resources": sum(unit.get(t, 0) for t in group) if known else None,
         }
-        for part, group in enumerate(type_groups(types, unit, limit))
+        for part, group in enumerate(type_groups(types, unit, limit), start=first_part)
     ]
+
+
+def _global_shards(base: dict, types: list[str], sizes: InventorySizes, limit: int) -> list[dict]:
+    """Global services (IAM, S3, CloudFront, ...) get a shard each, so the slowest of them, not
+    their sum, bounds the scan; each is split further by size like a region."""
+    by_service: dict[str, list[str]] = defaultdict(list)
+    for name in types:
+        by_service[service_of(name) or ""].append(name)
+    shards: list[dict] = []
+    for service in sorted(by_service):
+        shards += _unit_shards(base, GLOBAL_REGION, by_service[service], sizes, limit, first_part=len(shards))
+    return shards
 
 
 def _account_shards(
@@ -120,7 +134,7 @@ def _account_shards(
     regional_types = [t for t in types if not is_global(t)]
     shards = []
     if global_types:
-        shards += _unit_shards(base, GLOBAL_REGION, global_types, sizes, limit)
+        shards += _global_shards(base, global_types, sizes, limit)
     if regional_types:
         try:
             regions = collector_for(account, svc).regions()

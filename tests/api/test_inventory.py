@@ -103,7 +103,11 @@ def test_push_then_scan_a_hybrid_inventory(client, worker, svc, tenant, hybrid):
             (v.policy_id, v.resource_name)
             for v in session.scalars(select(Violation).where(Violation.scan_id == scan["id"]))
         }
-    assert found == {("pol_s3_default_encryption", "vault-b"), ("pol_ec2_sg_ssh_open", "grp-sg-1")}
+    assert found == {
+        ("pol_s3_default_encryption", "vault-b"),
+        ("pol_ec2_sg_ssh_open", "grp-sg-1"),
+        ("pol_ec2_sg_unauthorized_ports_open", "grp-sg-1"),  # a port other than 80/443 open to the world
+    }
 
     listing = client.get("/v1/resources?type=aws.s3.bucket", headers=tenant.headers).get_json()
     assert sorted(r["name"] for r in listing["resources"]) == ["vault-a", "vault-b"]

@@ -163,7 +163,14 @@ def build_history(app, svc, moto_url: str) -> History:
             name="Staging network scan",
             environment="staging",
             scan_type="policy_specific",
-            scope={"include_policies": ["pol_network"]},
+            scope={
+                "include_policies": [
+                    "pol_ec2_sg_ssh_open",
+                    "pol_ec2_sg_rdp_open",
+                    "pol_ec2_sg_all_ports_open",
+                    "pol_ec2_default_sg_closed",
+                ]
+            },
             execution={"parallel_execution": False},
         )
         scan_id = client.post("/v1/scans", json=slow_body, headers=tenant.headers).get_json()["id"]

@@ -20,7 +20,7 @@ from wsproto.events import AcceptConnection, Ping, Request
 
 from api.stream import REDIS_CLIENT_NAME
 from cli.client import close_code
-from devkit.estates import seed_demo_estate
+from devkit.estates import DEMO_POLICIES, seed_demo_estate
 from shared.platform.db import utcnow
 from shared.scans import service
 from shared.scans.models import Scan
@@ -189,7 +189,9 @@ def test_snapshot_then_events_then_normal_close(server, client, worker, svc, ten
     seed_demo_estate(moto, regions=REGIONS)
     with SlowCloud(moto, delay=0.1) as slow:
         make_account(tenant, endpoint_url=slow.url, regions=REGIONS)
-        created = client.post("/v1/scans", json=scan_body(), headers=tenant.headers).get_json()
+        # The demo estate's policies: buckets (one global shard) and security groups (two regions).
+        body = scan_body(scan_type="policy_specific", scope={"include_policies": list(DEMO_POLICIES)})
+        created = client.post("/v1/scans", json=body, headers=tenant.headers).get_json()
         ws = connect(server, created["id"], tenant.key)
         messages, code = read_to_close(ws)
     assert code == 1000

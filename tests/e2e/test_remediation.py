@@ -74,12 +74,15 @@ def test_auto_remediation_fixes_and_records(client, worker, tenant, make_account
     assert web["IpPermissions"][0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}]  # port 443 was left alone
 
     again = run(client, tenant)
-    # Only findings without an action remain: the default groups' rules.
+    # Only findings without an action remain: the default VPC's group rules, network ACL (all
+    # traffic from anywhere) and subnets (public addresses on launch), as AWS makes them.
     assert {
         v["policy_id"]
         for v in client.get(f"/v1/scans/{again['id']}/violations", headers=tenant.headers).get_json()["violations"]
-    } == {"pol_ec2_default_sg_closed"}
-    assert again["results"]["resolved_violations"] == len(fixed)
+    } == {"pol_ec2_default_sg_closed", "pol_vpc_nacl_admin_ports_open", "pol_vpc_subnet_no_auto_public_ip"}
+    # Revoking a group's world-open rule also resolves the other port policies that rule failed.
+    resolved = again["results"]["resolved_violations"]
+    assert resolved == scan["results"]["total_violations"] - again["results"]["total_violations"] > len(fixed)
 
 
 def test_dry_run_changes_nothing(client, worker, tenant, make_account, moto):

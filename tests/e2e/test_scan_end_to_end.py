@@ -131,9 +131,17 @@ def test_scope_globs_and_policy_specific_scan(client, worker, svc, tenant, make_
         ("pol_s3_deny_insecure_transport", "logs-prod", "us-east-1"),
         ("pol_s3_deny_insecure_transport", "payroll-exports", "us-east-1"),
         ("pol_s3_deny_insecure_transport", "secure-data", "us-east-1"),
+        # Default encryption without a KMS key, and ACLs not disabled (no BucketOwnerEnforced).
+        ("pol_s3_kms_encryption", "logs-prod", "us-east-1"),
+        ("pol_s3_kms_encryption", "payroll-exports", "us-east-1"),
+        ("pol_s3_acls_disabled", "logs-prod", "us-east-1"),
+        ("pol_s3_acls_disabled", "payroll-exports", "us-east-1"),
+        ("pol_s3_acls_disabled", "secure-data", "us-east-1"),
     }
-    # Security groups can never match an S3 ARN glob, so no regional shard lists them.
-    assert [s.region for s in shards_of(svc, scan["id"])] == ["global"]
+    # Only types whose uids may start like an S3 ARN are listed (buckets; the account's Block Public
+    # Access and access points, "arn:aws:s3:..." too); security groups never are.
+    listed = {t for shard in shards_of(svc, scan["id"]) for t in shard.resource_types}
+    assert listed == {"aws.s3.bucket", "aws.s3.account-public-access-block", "aws.s3.access-point"}
     assert scan["progress"]["scanned_resources"] == 3  # test-scratch is excluded
 
 
@@ -182,12 +190,21 @@ def test_one_failing_account_does_not_stop_the_others(client, worker, svc, tenan
 SLOW_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1")
 
 
+SECURITY_GROUP_POLICIES = [
+    "pol_ec2_sg_ssh_open",
+    "pol_ec2_sg_rdp_open",
+    "pol_ec2_sg_all_ports_open",
+    "pol_ec2_default_sg_closed",
+]
+
+
 def slow_sequential_scan(client, tenant, make_account, slow: SlowCloud, **execution) -> str:
-    """A scan of six regions, one shard after another, through a slow cloud endpoint."""
+    """A scan of six regions, one shard after another, through a slow cloud endpoint: security
+    groups only, one (the default VPC's) per region."""
     make_account(tenant, endpoint_url=slow.url, regions=SLOW_REGIONS)
     body = scan_body(
         scan_type="policy_specific",
-        scope={"include_policies": ["pol_network"]},
+        scope={"include_policies": SECURITY_GROUP_POLICIES},
         execution={"parallel_execution": False, **execution},
     )
     return client.post("/v1/scans", json=body, headers=tenant.headers).json["id"]

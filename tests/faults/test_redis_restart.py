@@ -112,6 +112,9 @@ def test_a_redis_restart_mid_scan(worker, client, app, svc, celery_app, settings
                 lambda: (row := shard_row(svc, scan_id, LONG_REGION)) and row.resources_scanned > 0,
                 what="the long shard's first pages written",
             )
+            # Every shard has been taken by the worker: a shard message still queued in Redis would
+            # go with it, and only the reaper's lease check (a minute later) would run it again.
+            wait_for(lambda: "queued" not in statuses(svc, scan_id).values(), what="every shard started")
             private_redis.restart()
             assert entry(svc, schedule["id"]) is None  # gone with everything else Redis held
 

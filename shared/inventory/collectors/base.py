@@ -52,18 +52,25 @@ class CollectedResource:
 
 
 def jsonable(value: Any) -> Any:
-    """The document as JSON types: timestamps become ISO strings, bytes and sets are converted."""
+    """The document as JSON types: timestamps become ISO strings, bytes and sets are converted, and
+    NUL characters (which PostgreSQL's jsonb cannot hold) become U+FFFD."""
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {_text(str(k)): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, (int, float, bool)) or value is None:
         return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+        return _text(value.decode("utf-8", "replace"))
+    return _text(str(value))
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 # An error code as a provider writes it (AccessDenied, AuthorizationFailed, PERMISSION_DENIED); a

@@ -9,11 +9,18 @@ from shared.inventory.collectors.base import CollectionError, Collector, collect
 from shared.inventory.collectors.uploaded import InventoryCollector
 from shared.platform.outbound import BlockedDestination
 
-__all__ = ["collector_for", "collectors", "is_global", "resource_types", "uid_prefix"]
+__all__ = ["collector_for", "collectors", "is_global", "resource_types", "service_of", "uid_prefix"]
 
 
 def is_global(resource_type: str) -> bool:
     return resource_types.get(resource_type).global_service
+
+
+def service_of(resource_type: str) -> str | None:
+    """The service an AWS type is called through (`aws.s3.bucket` -> `s3`): global AWS types get a
+    shard per service. None for providers whose one listing serves every type (Azure Resource
+    Graph, GCP Cloud Asset Inventory): their global types share a shard."""
+    return getattr(resource_types.get(resource_type), "service", None)
 
 
 def uid_prefix(resource_type: str) -> str | None:

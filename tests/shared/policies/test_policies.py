@@ -1,6 +1,7 @@
 """Meta-tests over the built-in library and frameworks, and policy validation."""
 
 import copy
+import re
 
 import pytest
 
@@ -26,6 +27,29 @@ def test_policy_is_complete(policy):
 def test_policy_examples(policy):
     assert policy.fails(policy.examples["fail"]) is True
     assert policy.fails(policy.examples["pass"]) is False
+
+
+# Providers whose built-in policies each say what a missing field means (Azure and GCP: issue 19).
+ABSENT_DECIDED = ("aws",)
+
+
+@pytest.mark.parametrize("policy", [p for p in POLICIES.values() if p.provider in ABSENT_DECIDED], ids=lambda p: p.id)
+def test_policy_says_what_an_absent_field_means(policy):
+    assert policy.absent, "absent: {verdict, because}: the API's default for the fields it reads"
+    assert "absent" in policy.examples, "examples.absent: the document as the API gives it without them"
+    assert policy.fails(policy.examples["absent"]) is (policy.absent["verdict"] == "fail")
+
+
+# "CIS AWS Foundations 5.2", "CIS AWS Foundations 5.2 and 5.3", "CIS AWS Foundations 4.1, 4.2 and 4.3"
+CIS_CITATION = re.compile(r"CIS AWS Foundations (\d+(?:\.\d+)+(?:(?:, | and )\d+(?:\.\d+)+)*)")
+NUMBER = re.compile(r"\d+(?:\.\d+)+")
+
+
+@pytest.mark.parametrize("policy", [p for p in POLICIES.values() if p.provider == "aws"], ids=lambda p: p.id)
+def test_cis_citations_are_the_cis_mappings(policy):
+    """A description cites "CIS AWS Foundations X.Y" exactly where cis-aws maps the policy to X.Y."""
+    cited = {number for found in CIS_CITATION.findall(policy.description) for number in NUMBER.findall(found)}
+    assert cited == set(Catalog.builtin().mappings(policy.id).get("cis-aws", [])), policy.description
 
 
 def test_frameworks_name_existing_policies():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from shared.inventory.collectors.aws.declare import AwsResource, Detail
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, probe
 from shared.inventory.collectors.base import resource_types
+
+probe("config:DescribeConfigurationRecorders", "config", "describe_configuration_recorders")
 
 
 @resource_types.register("aws.config.recorder")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, probe
 from shared.inventory.collectors.aws.shaping import settings_map
 from shared.inventory.collectors.base import resource_types
+
+probe("elasticloadbalancing:DescribeLoadBalancers", "elbv2", "describe_load_balancers", {"PageSize": 1})
 
 
 class _Elbv2Resource(AwsResource):

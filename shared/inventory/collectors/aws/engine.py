@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.session
@@ -25,7 +26,15 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 from botocore.parsers import ResponseParserError
 
-from shared.inventory.collectors.aws.declare import HOME_REGION, THROTTLING_CODES, AwsResource, Ref, at_path
+from shared.inventory.collectors.aws.declare import (
+    HOME_REGION,
+    PROBES,
+    THROTTLING_CODES,
+    AwsResource,
+    Detail,
+    Ref,
+    at_path,
+)
 from shared.inventory.collectors.base import (
     GLOBAL_REGION,
     CollectedResource,
@@ -112,21 +121,8 @@ def _error(exc: Exception, resource_type: str | None, region: str | None) -> Col
     return CollectionError(type(exc).__name__, str(exc), resource_type=resource_type, region=region)
 
 
-# One cheap read per service the resource types use, for verify(): (the permission it needs, service,
-# operation, parameters). A denied probe names the permission the account's role lacks.
-PROBES: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    ("s3:ListAllMyBuckets", "s3", "list_buckets", {}),
-    ("ec2:DescribeSecurityGroups", "ec2", "describe_security_groups", {"MaxResults": 5}),
-    ("iam:GetAccountSummary", "iam", "get_account_summary", {}),
-    ("rds:DescribeDBInstances", "rds", "describe_db_instances", {"MaxRecords": 20}),
-    ("cloudtrail:DescribeTrails", "cloudtrail", "describe_trails", {}),
-    ("kms:ListKeys", "kms", "list_keys", {"Limit": 1}),
-    ("lambda:ListFunctions", "lambda", "list_functions", {"MaxItems": 1}),
-    ("elasticloadbalancing:DescribeLoadBalancers", "elbv2", "describe_load_balancers", {"PageSize": 1}),
-    ("logs:DescribeLogGroups", "logs", "describe_log_groups", {"limit": 1}),
-    ("config:DescribeConfigurationRecorders", "config", "describe_configuration_recorders", {}),
-)
-GLOBAL_SERVICES = ("iam", "s3", "sts")
+# Services verify() calls in us-east-1 (their types are global).
+GLOBAL_SERVICES = ("account", "iam", "s3", "s3control", "sts", "cloudfront", "route53", "route53domains")
 
 
 def _utcnow() -> datetime:
@@ -193,9 +189,14 @@ class AwsCollector:
         with self._lock:  # boto3 sessions are not thread-safe; the clients they make are
             key = (service, region)
             if key not in self._clients:
-                self._clients[key] = self.session.client(
+                client = self.session.client(
                     service, region_name=region, endpoint_url=self.endpoint_url, config=self._config
                 )
+                if self.endpoint_url and service == "s3control":
+                    # S3 Control names the account in the host (ACCOUNT.s3-control...); an endpoint
+                    # override (a local moto) is the host itself.
+                    client.meta.events.register("before-sign.s3-control", _endpoint_host(self.endpoint_url))
+                self._clients[key] = client
             return self._clients[key]
 
     @property
@@ -222,13 +223,18 @@ class AwsCollector:
         except CollectionError as exc:
             checks.append({"check": "credentials", "ok": False, "message": f"{exc.code}: {exc.message}"})
             skipped = "Not checked: the credentials do not work"
-            return checks + [{"check": action, "ok": False, "message": skipped} for action, *_ in PROBES]
+            return checks + [{"check": p.permission, "ok": False, "message": skipped} for p in PROBES]
         region = self.configured_regions[0] if self.configured_regions else HOME_REGION
-        for action, service, operation, params in PROBES:
-            client = self.client(service, GLOBAL_REGION if service in GLOBAL_SERVICES else region)
+        for probe in PROBES:
+            action, operation, params = probe.permission, probe.operation, probe.params
+            client = self.client(probe.service, GLOBAL_REGION if probe.service in GLOBAL_SERVICES else region)
             try:
                 self._call(lambda c=client, o=operation, p=params: getattr(c, o)(**p), None, region)
             except CollectionError as exc:
+                if exc.code in probe.not_set_up_codes:
+                    message = f"{action} allowed (the service is not set up in {region}: {exc.code})"
+                    checks.append({"check": action, "ok": True, "message": message})
+                    continue
                 if exc.code in DENIED_CODES:
                     message = f"Missing permission {action} ({exc.code})"
                 else:
@@ -268,6 +274,8 @@ class AwsCollector:
             # would list a global service once per region.
             kind = "global" if spec.global_service else "regional"
             raise ValueError(f"{resource_type} is a {kind} type, not listed for region '{region}'")
+        if not spec.global_service and not _offered(spec.service, region):
+            return  # the service does not exist in this region (e.g. DAX): there is nothing to list
         account = self.account_number
         client = self.client(spec.service, region)
         for items in self._listing(spec, region, account):
@@ -278,6 +286,9 @@ class AwsCollector:
     def _listing(self, spec: type[AwsResource], region: str, account: str) -> Iterator[list[dict]]:
         """Raw items page by page: a singleton's one answer, a child type's items per parent item,
         or the type's own paged listing."""
+        if spec.prepare_operation:
+            client = self.client(spec.service, region)
+            self._call(lambda: getattr(client, spec.prepare_operation)(), spec, region)
         if spec.singleton:
             yield [self._singleton(spec, region, account)]
         elif spec.parent:
@@ -290,16 +301,27 @@ class AwsCollector:
             yield from self._paged(spec, region, account, {})
 
     def _singleton(self, spec: type[AwsResource], region: str, account: str) -> dict:
+        """The one answer of a singleton type; when it pages, the lists of every page in one answer."""
         client = self.client(spec.service, region)
         params = _resolve(spec.list_params, {"account": account, "region": region})
-        try:
-            answer = self._call(lambda: getattr(client, spec.list_operation)(**params), spec, region)
-        except CollectionError as exc:
-            if exc.code in spec.missing_codes:
-                return {}
-            raise
-        answer.pop("ResponseMetadata", None)
-        return answer
+        answer: dict = {}
+        while True:
+            try:
+                page = self._call(lambda: getattr(client, spec.list_operation)(**params), spec, region)
+            except CollectionError as exc:
+                if exc.code in spec.missing_codes:
+                    return {}
+                raise
+            page.pop("ResponseMetadata", None)
+            token = page.pop(spec.paging[1], None) if spec.paging else None
+            for key, value in page.items():
+                if isinstance(value, list) and isinstance(answer.get(key), list):
+                    answer[key] += value
+                else:
+                    answer[key] = value
+            if not token:
+                return answer
+            params[spec.paging[0]] = token
 
     def _paged(
         self,
@@ -324,21 +346,32 @@ class AwsCollector:
                     return
                 raise
             items = _items_at(page, spec.list_key)
+            if spec.list_wrap:
+                items = [item if isinstance(item, dict) else {spec.list_wrap: item} for item in items]
             if items:
                 yield items
-            token = page.get(spec.paging[1]) if spec.paging else None
+            token = at_path(page, spec.paging[1]) if spec.paging else None  # may be nested (CloudFront)
             if not token:
                 return
             params[spec.paging[0]] = token
 
     def _documents(self, spec, client, items: list[dict], region: str, account: str) -> list[CollectedResource]:
-        if spec.details:
-            workers = min(self.settings.detail_concurrency, len(items))
+        items = [dict(item) for item in items]
+        for stage in _stages(spec.details):
+            calls = [(item, detail) for item in items for detail in stage if not detail.when or detail.when(item)]
+            where = {"account": account, "region": region}  # item fields win over these
+            tasks = [
+                (d, target, {**where, **context})
+                for item, detail in calls
+                for d, target, context in _targets(item, detail)
+            ]
+            workers = min(self.settings.detail_concurrency, len(tasks))
             if workers > 1:
                 with ThreadPoolExecutor(workers) as pool:
-                    items = list(pool.map(lambda item: self._detail(spec, client, item, region), items))
+                    list(pool.map(lambda task: self._detail(spec, client, region, *task), tasks))
             else:
-                items = [self._detail(spec, client, item, region) for item in items]
+                for task in tasks:
+                    self._detail(spec, client, region, *task)
         now = self.now()
         resources = []
         for item in items:
@@ -362,26 +395,74 @@ class AwsCollector:
             )
         return resources
 
-    def _detail(self, spec, client, item: dict, region: str) -> dict:
-        item = dict(item)
-        for detail in spec.details:
-            if detail.when and not detail.when(item):
-                continue
-            if detail.each:
-                item[detail.each] = targets = [dict(element) for element in item.get(detail.each) or []]
-            else:
-                targets = [item]
-            for target in targets:
-                params = _resolve(detail.params, target)
-                try:
-                    answer = self._call(lambda d=detail, p=params: getattr(client, d.operation)(**p), spec, region)
-                except CollectionError as exc:
-                    if exc.code in detail.missing_codes:
-                        continue
-                    raise
-                answer.pop("ResponseMetadata", None)
-                target[detail.into] = at_path(answer, detail.result_key) if detail.result_key else answer
-        return item
+    def _detail(self, spec, client, region: str, detail: Detail, target: dict, context: dict) -> None:
+        """One detail call for one item (or one element of it): its answer is stored in `target`."""
+        params = _resolve(detail.params, context)
+        if detail.service:
+            client = self.client(detail.service, region)
+        try:
+            answer = self._call(lambda: getattr(client, detail.operation)(**params), spec, region)
+        except CollectionError as exc:
+            if exc.code in detail.missing_codes:
+                return
+            raise
+        answer.pop("ResponseMetadata", None)
+        value = at_path(answer, detail.result_key) if detail.result_key else answer
+        if detail.wrap and isinstance(value, list):
+            value = [element if isinstance(element, dict) else {detail.wrap: element} for element in value]
+        target[detail.into] = value
+
+
+def _stages(details: tuple[Detail, ...]) -> list[list[Detail]]:
+    """Details in stages that run one after the other: `each` and `after` start a new stage."""
+    stages: list[list[Detail]] = []
+    for detail in details:
+        if not stages or detail.each or detail.after:
+            stages.append([])
+        stages[-1].append(detail)
+    return stages
+
+
+def _targets(item: dict, detail: Detail) -> list[tuple[Detail, dict, dict]]:
+    """(detail, where its answer goes, what its Refs resolve against) for one item: the item, or
+    each element of its `each` list (copied, so the listed item is never changed under a reader),
+    whose Refs see the element's fields over the item's."""
+    if not detail.each:
+        return [(detail, item, item)]
+    item[detail.each] = elements = [dict(e) for e in item.get(detail.each) or [] if isinstance(e, dict)]
+    return [(detail, element, {**item, **element}) for element in elements]
+
+
+def _endpoint_host(endpoint_url: str) -> Callable[..., None]:
+    host = urlsplit(endpoint_url).netloc
+
+    def rewrite(request, **kwargs) -> None:
+        request.url = urlunsplit(urlsplit(request.url)._replace(netloc=host))
+
+    return rewrite
+
+
+@functools.cache
+def _endpoint_data() -> boto3.session.Session:
+    return boto3.session.Session()  # reads botocore's endpoint data once
+
+
+@functools.cache
+def _regions_of(service: str) -> frozenset[str]:
+    """The regions botocore's endpoint data lists for the service, in every partition."""
+    session = _endpoint_data()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions(service, partition_name=partition)
+    )
+
+
+def _offered(service: str, region: str) -> bool:
+    """Whether the service exists in the region; a service the endpoint data knows no regions for
+    (new, or served from one global endpoint) is taken as offered."""
+    regions = _regions_of(service)
+    return not regions or region in regions
 
 
 def _name_tag(item: dict) -> str | None:

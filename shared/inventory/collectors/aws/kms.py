@@ -1,9 +1,14 @@
-"""KMS: keys with their rotation status."""
+"""KMS: customer-managed keys with their rotation status and key policy."""
 
 from __future__ import annotations
 
-from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, field_equals
+from datetime import datetime
+
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, field_equals, probe
+from shared.inventory.collectors.aws.shaping import policy_document
 from shared.inventory.collectors.base import resource_types
+
+probe("kms:ListKeys", "kms", "list_keys", {"Limit": 1})
 
 
 @resource_types.register("aws.kms.key")
@@ -28,6 +33,20 @@ class KmsKey(AwsResource):
             # Asymmetric, HMAC and pending-deletion keys have no rotation status.
             missing_codes=("UnsupportedOperationException", "KMSInvalidStateException"),
             when=field_equals("KeyMetadata.KeyManager", "CUSTOMER"),
+            after=True,  # reads describe_key's answer
+        ),
+        Detail(
+            "get_key_policy",
+            {"KeyId": Ref("KeyId"), "PolicyName": "default"},  # "default" is the only name a key policy has
+            "Policy",
+            "Policy",
+            when=field_equals("KeyMetadata.KeyManager", "CUSTOMER"),
         ),
     )
     skip_when = staticmethod(field_equals("KeyMetadata.KeyManager", "AWS"))
+
+    @classmethod
+    def normalise(cls, item: dict, now: datetime) -> dict:
+        if "Policy" in item:
+            item["Policy"] = policy_document(item["Policy"])
+        return item

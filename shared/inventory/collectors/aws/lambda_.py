@@ -1,16 +1,23 @@
-"""Lambda: functions with their resource policies."""
+"""Lambda: functions with their resource policies, function URL and reserved concurrency."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, probe
 from shared.inventory.collectors.aws.shaping import policy_document
 from shared.inventory.collectors.base import resource_types
+
+probe("lambda:ListFunctions", "lambda", "list_functions", {"MaxItems": 1})
 
 
 @resource_types.register("aws.lambda.function")
 class LambdaFunction(AwsResource):
+    """VPC, dead-letter, tracing and KMS settings come with the listing; three detail calls add
+    the resource policy, the function URL (of the unqualified function: GetFunctionUrlConfig,
+    since a URL on an alias would need ListFunctionUrlConfigs per function) and the reserved
+    concurrency (`Concurrency`, as GetFunction shows it: empty when none is reserved)."""
+
     service = "lambda"
     list_operation = "list_functions"
     list_key = "Functions"
@@ -29,6 +36,13 @@ class LambdaFunction(AwsResource):
             "Policy",
             missing_codes=("ResourceNotFoundException",),  # no resource-based policy
         ),
+        Detail(
+            "get_function_url_config",
+            {"FunctionName": Ref("FunctionArn")},
+            "FunctionUrlConfig",
+            missing_codes=("ResourceNotFoundException",),  # no function URL
+        ),
+        Detail("get_function_concurrency", {"FunctionName": Ref("FunctionArn")}, "Concurrency"),
     )
     volatile = ("LastModified", "State", "LastUpdateStatus")
 

@@ -8,17 +8,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def days_since(timestamp: Any, now: datetime) -> int | None:
-    """Whole days from an ISO timestamp (as `jsonable` writes them) to now; None when unknown."""
+def moment(timestamp: Any) -> datetime | None:
+    """The time of an ISO timestamp (as `jsonable` writes them), UTC when it names no zone; None
+    when it is not one."""
     if not isinstance(timestamp, str) or not timestamp:
         return None
     try:
-        moment = datetime.fromisoformat(timestamp)
+        value = datetime.fromisoformat(timestamp)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0, (now - moment).days)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def days_since(timestamp: Any, now: datetime) -> int | None:
+    """Whole days from an ISO timestamp to now (never below 0); None when unknown."""
+    at = moment(timestamp)
+    return None if at is None else max(0, (now - at).days)
+
+
+def days_until(timestamp: Any, now: datetime) -> int | None:
+    """Whole days from now to an ISO timestamp, negative once it has passed; None when unknown."""
+    at = moment(timestamp)
+    return None if at is None else (at - now).days
 
 
 def _principals(principal: Any) -> list[str]:
