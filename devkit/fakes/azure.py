@@ -15,6 +15,17 @@ from werkzeug.wrappers import Request, Response
 RESOURCE_GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CONTAINER_TYPES = ("microsoft.resources/subscriptions", "microsoft.resources/subscriptions/resourcegroups")
+# Resource Graph tables other than Resources, by the start of the types they hold.
+TABLE_PREFIXES = {"microsoft.authorization/": "authorizationresources", "microsoft.security/": "securityresources"}
+
+
+def table_of(kind: str) -> str:
+    """The Resource Graph table that holds rows of a (lower-case) type."""
+    if kind in CONTAINER_TYPES:
+        return "resourcecontainers"
+    return next((table for prefix, table in TABLE_PREFIXES.items() if kind.startswith(prefix)), "resources")
+
+
 DEFAULT_TOP = 100  # Resource Graph's page size when a query does not ask for one
 
 
@@ -199,7 +210,7 @@ class FakeAzure:
         query = body.get("query", "")
         table = query.split("|", 1)[0].strip().lower()
         wanted = re.search(r"type\s*=~\s*'([^']+)'", query)
-        if table not in ("resources", "resourcecontainers") or not wanted:
+        if table not in ("resources", "resourcecontainers", *TABLE_PREFIXES.values()) or not wanted:
             return _error(400, "BadRequest", f"The fake understands `<table> | where type =~ '...'`, got: {query}")
         key = (table, wanted.group(1).lower(), tuple(subscriptions), len(self.rows))
         rows = self._answers.get(key)
@@ -208,9 +219,7 @@ class FakeAzure:
                 (
                     r
                     for r in self.rows
-                    if r["type"] == key[1]
-                    and r["subscriptionId"] in subscriptions
-                    and (r["type"] in CONTAINER_TYPES) == (table == "resourcecontainers")
+                    if r["type"] == key[1] and r["subscriptionId"] in subscriptions and table_of(r["type"]) == table
                 ),
                 key=lambda r: r["id"].lower(),
             )
@@ -282,6 +291,19 @@ def _rule(name: str, priority: int, access: str, direction: str, source, ports, 
     else:
         properties["destinationPortRange"] = ports
     return {"name": name, "type": "Microsoft.Network/networkSecurityGroups/securityRules", "properties": properties}
+
+
+# The rules Azure adds to every NSG, below every custom rule: the last inbound one refuses the internet.
+DEFAULT_RULES = [
+    _rule("AllowVnetInBound", 65000, "Allow", "Inbound", "VirtualNetwork", "*", protocol="*"),
+    _rule("AllowAzureLoadBalancerInBound", 65001, "Allow", "Inbound", "AzureLoadBalancer", "*", protocol="*"),
+    _rule("DenyAllInBound", 65500, "Deny", "Inbound", "*", "*", protocol="*"),
+    _rule("AllowVnetOutBound", 65000, "Allow", "Outbound", "VirtualNetwork", "*", protocol="*"),
+    _rule("AllowInternetOutBound", 65001, "Allow", "Outbound", "*", "*", protocol="*"),
+    _rule("DenyAllOutBound", 65500, "Deny", "Outbound", "*", "*", protocol="*"),
+]
+for _default in DEFAULT_RULES:
+    _default["type"] = "Microsoft.Network/networkSecurityGroups/defaultSecurityRules"
 
 
 def _alert(sub: str, name: str, operation: str, *, enabled: bool = True, scope: str | None = None) -> dict:
@@ -537,10 +559,11 @@ def demo_estate(sub: str = SUBSCRIPTION) -> tuple[list[dict], dict[str, dict]]:
             "Microsoft.Network/networkSecurityGroups",
             "nsg-web",
             properties={
+                "defaultSecurityRules": DEFAULT_RULES,
                 "securityRules": [
                     _rule("allow-https", 100, "Allow", "Inbound", "Internet", "443"),
                     _rule("allow-ssh-corp", 110, "Allow", "Inbound", "10.0.0.0/8", "22"),
-                ]
+                ],
             },
         ),
         row(
@@ -549,10 +572,11 @@ def demo_estate(sub: str = SUBSCRIPTION) -> tuple[list[dict], dict[str, dict]]:
             "Microsoft.Network/networkSecurityGroups",
             "nsg-jump",
             properties={
+                "defaultSecurityRules": DEFAULT_RULES,
                 "securityRules": [
                     _rule("ssh-anywhere", 100, "Allow", "Inbound", "*", "22"),
                     _rule("rdp-winrm", 110, "Allow", "Inbound", ["0.0.0.0/0"], ["3389", "5985-5986"]),
-                ]
+                ],
             },
         ),
         row(
@@ -561,11 +585,12 @@ def demo_estate(sub: str = SUBSCRIPTION) -> tuple[list[dict], dict[str, dict]]:
             "Microsoft.Network/networkSecurityGroups",
             "nsg-db",
             properties={
+                "defaultSecurityRules": DEFAULT_RULES,
                 "securityRules": [
                     _rule("deny-ssh-internet", 100, "Deny", "Inbound", "Internet", "22"),
                     _rule("mgmt-from-vnet", 110, "Allow", "Inbound", "VirtualNetwork", "20-3400"),
                     _rule("ssh-out", 120, "Allow", "Outbound", "*", "22"),
-                ]
+                ],
             },
         ),
         row(
@@ -574,9 +599,10 @@ def demo_estate(sub: str = SUBSCRIPTION) -> tuple[list[dict], dict[str, dict]]:
             "Microsoft.Network/networkSecurityGroups",
             "nsg-ops",
             properties={
+                "defaultSecurityRules": DEFAULT_RULES,
                 "securityRules": [
                     _rule("allow-all-internet", 4000, "Allow", "Inbound", "Internet", "*", protocol="*"),
-                ]
+                ],
             },
         ),
         # Public IPs: one in use, one left over.

@@ -51,8 +51,10 @@ def make_asset(
     *,
     location: str = "global",
     iam_policy: dict | None = None,
+    parent: str | None = None,
 ) -> StoredAsset:
-    """One asset in the shape list_assets answers with (`name` is the full resource name)."""
+    """One asset in the shape list_assets answers with (`name` is the full resource name). Its
+    parent is its project, unless given: a Project's parent is its organization or folder."""
     service, kind = asset_type.split("/")
     discovery_uri, version = DISCOVERY[service]
     asset = {
@@ -62,7 +64,7 @@ def make_asset(
             "version": version,
             "discoveryDocumentUri": discovery_uri,
             "discoveryName": kind,
-            "parent": f"//cloudresourcemanager.googleapis.com/projects/{project_number}",
+            "parent": parent or f"//cloudresourcemanager.googleapis.com/projects/{project_number}",
             "data": data,
             "location": location,
         },
@@ -660,6 +662,7 @@ def _project(asset, project: str, number: str) -> list[StoredAsset]:
             f"//cloudresourcemanager.googleapis.com/projects/{number}",
             project_data,
             iam_policy=iam_policy,
+            parent=f"//cloudresourcemanager.googleapis.com/organizations/{project_data['parent']['id']}",
         ),
         *(
             asset("logging.googleapis.com/LogSink", f"//logging.googleapis.com/projects/{number}/sinks/{s['name']}", s)

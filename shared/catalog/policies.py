@@ -113,6 +113,7 @@ def render_policy(policy: Policy, catalog: Catalog) -> dict[str, Any]:
         "description": policy.description,
         "groups": list(policy.groups),
         "fails_when": policy.fails_when,
+        "applies_when": policy.applies_when,
         "status_extended": {"pass": policy.status_pass.source, "fail": policy.status_fail.source},
         "remediation": {
             "text": policy.remediation_text,

@@ -1,6 +1,7 @@
-"""Uploads of pushed inventories: our JSON, `gcloud asset export` NDJSON and Azure Resource Graph
-JSON, read from the request as a stream, shaped by the same declarations as live listings and stored
-a batch at a time in one transaction, so an upload is bounded by its byte limit, not by memory."""
+"""Uploads of pushed inventories: our JSON, `gcloud asset export` NDJSON, `gcloud asset list` JSON
+and Azure Resource Graph JSON (told apart by their content), read from the request as a stream,
+shaped by the same declarations as live listings and stored a batch at a time in one transaction,
+so an upload is bounded by its byte limit, not by memory."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import delete, func, select
 
 from shared.accounts.service import get_account
-from shared.inventory.collectors.azure import from_rows
+from shared.inventory.collectors.azure.engine import from_rows
 from shared.inventory.collectors.base import GLOBAL_REGION, CollectedResource
-from shared.inventory.collectors.gcp import Project, from_export
+from shared.inventory.collectors.gcp.declare import PROJECT_ASSET_TYPE
+from shared.inventory.collectors.gcp.engine import from_export
+from shared.inventory.collectors.gcp.shaping import is_asset, json_names
 from shared.inventory.collectors.providers import resource_types
 from shared.inventory.models import Resource
 from shared.inventory.resources import upsert_resources
@@ -234,9 +237,11 @@ def _pushed(upload: _Upload, item: Any, field: str) -> None:
 
 
 def _read_json(body: Body, upload: _Upload) -> str | None:
-    """Our JSON or a Resource Graph export, item by item; the mode our JSON asks for."""
+    """Our JSON, a Resource Graph export or a `gcloud asset list --format=json` array, item by item;
+    the mode our JSON asks for. Rows and assets are told apart by their first item's content."""
     members: dict[str, Any] = {}
     rows: list[dict] = []
+    assets: _AssetShaper | None = None
     for key, index, item in _json_arrays(JsonText(body), members):
         field = f"{key}[{index}]"
         if members.get("resources" if key == "data" else "data") is STREAMED:
@@ -244,6 +249,14 @@ def _read_json(body: Body, upload: _Upload) -> str | None:
         upload.record(key)
         if key == "resources":
             _pushed(upload, item, field)
+            continue
+        if index == 0 and is_asset(item):
+            upload.description = "The asset list does not validate"
+            assets = _AssetShaper(upload)
+        if assets is not None:
+            item = json_names(item)
+            if upload.accepts(field, item, _asset_problem(item)):
+                assets.add(item)
             continue
         upload.description = "The Resource Graph export does not validate"
         if upload.accepts(field, item, _row_problem(item)):
@@ -260,7 +273,10 @@ def _read_json(body: Body, upload: _Upload) -> str | None:
             return None
         return loaded["mode"]
     if members.get("data") is STREAMED:
-        upload.store(from_rows(rows))
+        if assets is None:
+            upload.store(from_rows(rows))
+        elif not upload.problems:
+            assets.finish()
         return None
     raise InvalidRequest(
         'Expected {"resources": [...]}, a Resource Graph export or a list of its rows',
@@ -269,15 +285,18 @@ def _read_json(body: Body, upload: _Upload) -> str | None:
 
 
 class _AssetShaper:
-    """Assets shaped a batch at a time by gcp.from_export. A project's row lists its log sinks and a
-    project's IAM policy is named by the project id, both from other lines of the export: project
+    """Assets shaped a batch at a time by gcp.from_export. A project's row lists its log sinks, a
+    project's IAM policy is named by the project id, a firewall rule is evaluated among the rules of
+    its network and a dataset reads its own IAM policy, all from other lines of the export: those
     assets wait for the end, with the lines they need (the log sinks) kept aside."""
 
     def __init__(self, upload: _Upload):
         specs = [(name, spec) for name, spec in resource_types.items() if getattr(spec, "provider", "") == "gcp"]
         self.upload = upload
         self.needed_types = {asset_type for _, spec in specs for asset_type in spec.related.values()}
-        self.late_types = {spec.asset_type for _, spec in specs if spec.related} | {Project.asset_type}
+        # Types shaped with other lines: related documents, their own IAM policy, the project id.
+        self.late_types = {spec.asset_type for _, spec in specs if spec.related or spec.own_iam_policy}
+        self.late_types.add(PROJECT_ASSET_TYPE)
         self.late_names = {name for name, spec in specs if spec.asset_type in self.late_types}
         self.batch: list[dict] = []
         self.late: list[dict] = []
@@ -312,7 +331,7 @@ def _read_asset_export(body: Body, upload: _Upload) -> None:
         field = f"line {number}"
         upload.record(field)
         try:
-            asset = json.loads(line.decode("utf-8-sig", "replace"))
+            asset = json_names(json.loads(line.decode("utf-8-sig", "replace")))
         except ValueError:
             upload.refuse(field, "Not a JSON object")
             continue
@@ -331,7 +350,7 @@ def _looks_like_an_asset_export(body: Body) -> bool:
         first = json.loads(line) if newline else None
     except (ValueError, RecursionError):
         return False
-    return isinstance(first, dict) and "assetType" in first
+    return is_asset(first)
 
 
 def push_upload(

@@ -92,6 +92,9 @@ class PolicySchema(_Closed):
     description = fields.String(required=True)
     groups = fields.List(fields.String(validate=validate.Regexp(r"^pol_[a-z0-9_]+$")), load_default=list)
     fails_when = fields.Dict(required=True)
+    # Which resources of the type the policy judges (e.g. one Defender plan's row of a
+    # subscription's pricings); the others are not applicable: neither passed nor failed.
+    applies_when = fields.Dict(load_default=None, allow_none=True)
     status_extended = fields.Nested(StatusExtendedSchema, required=True)
     remediation = fields.Nested(RemediationSchema, required=True)
     examples = fields.Nested(ExamplesSchema, load_default=None)
@@ -116,10 +119,13 @@ class Policy:
     groups: tuple[str, ...] = ()
     examples: dict | None = None
     absent: dict | None = None  # {"verdict": "pass" | "fail", "because": "..."}
+    applies_when: dict | None = None
+    applies: Check = field(default=lambda document: True, repr=False, compare=False)
     tenant_id: str | None = None
 
     def fails(self, document: dict) -> bool:
-        return self.check(document)
+        """Whether the resource fails the policy (False for a resource it does not apply to)."""
+        return self.applies(document) and self.check(document)
 
     def status_extended(self, failed: bool, **names: str) -> str:
         return (self.status_fail if failed else self.status_pass).render(names)
@@ -139,6 +145,7 @@ def load_policy(document: Any, *, tenant_id: str | None = None) -> Policy:
         raise PolicyError(field_name, message, policy_id) from None
     try:
         check = compile_condition(data["fails_when"], "fails_when")
+        applies = compile_condition(data["applies_when"], "applies_when") if data["applies_when"] else None
     except ConditionError as exc:
         raise PolicyError(exc.field, exc.message, policy_id) from None
     return Policy(
@@ -158,6 +165,8 @@ def load_policy(document: Any, *, tenant_id: str | None = None) -> Policy:
         groups=tuple(data["groups"]),
         examples=data["examples"] and {"pass": data["examples"]["pass_"], **_rest(data["examples"])},
         absent=data["absent"],
+        applies_when=data["applies_when"],
+        **({"applies": applies} if applies else {}),
         tenant_id=tenant_id,
     )
 

@@ -85,6 +85,8 @@ class ShardEvaluator:
         for resource in in_scope:
             previous = carried.get(resource.uid)
             for policy in self.by_type.get(resource.resource_type, ()):
+                if not policy.applies(resource.document):
+                    continue  # not applicable: neither checked nor failed
                 counts = self.stats.setdefault(policy.id, [0, 0])
                 counts[0] += 1
                 failed = policy.id in previous if previous is not None else policy.check(resource.document)

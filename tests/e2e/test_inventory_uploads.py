@@ -14,11 +14,12 @@ from werkzeug.wrappers import Request
 
 from devkit.fakes.gcp import seed_estate
 from shared.inventory import uploads
-from shared.inventory.collectors.gcp import from_export
+from shared.inventory.collectors.gcp.engine import from_export
 from shared.inventory.models import Resource
 from shared.scans.models import Violation
 from tests.conftest import scan_body, wait_for_scan
 from tests.e2e.test_gcp_scan import EXPECTED
+from tests.e2e.test_gcp_scan import POLICIES as GCP_POLICIES
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +51,9 @@ def test_gcloud_asset_export_upload_matches_a_live_scan(client, worker, svc, ten
     assert response.status_code == 202, response.get_json()
     assert response.get_json()["stored"] > 20
 
-    body = scan_body(cloud_providers=["gcp"], frameworks=[])
+    body = scan_body(
+        cloud_providers=["gcp"], frameworks=[], scan_type="policy_specific", scope={"include_policies": GCP_POLICIES}
+    )
     scan = wait_for_scan(client, tenant, client.post("/v1/scans", headers=tenant.headers, json=body).json["id"])
     assert scan["status"] == "completed", scan
     with svc.db.session() as session:
@@ -59,6 +62,70 @@ def test_gcloud_asset_export_upload_matches_a_live_scan(client, worker, svc, ten
             for v in session.scalars(select(Violation).where(Violation.scan_id == scan["id"]))
         }
     assert found == EXPECTED
+
+
+# Real-format files: gcloud_asset_export.ndjson as `gcloud asset export` writes it (protobuf field
+# names, per the Asset message of google.cloud.asset.v1, one asset per line, RESOURCE and IAM_POLICY
+# lines); gcloud_asset_list.json as `gcloud asset list --format=json` prints it (a JSON array of
+# assets in the REST API's camelCase, https://cloud.google.com/asset-inventory/docs/reference/rest/v1/Asset).
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gcp"
+# The policies the real-format files below are built to exercise (other policies may find more in them).
+WATCHED = {
+    "pol_gcp_firewall_ssh_open",
+    "pol_gcp_firewall_all_open",
+    "pol_gcp_bigquery_dataset_public",
+    "pol_gcp_logging_sink_all_entries",
+    "pol_gcp_instance_public_ip",
+    "pol_gcp_audit_logging_all_services",
+}
+
+
+def upload_and_scan(client, svc, tenant, name: str, data: bytes, content_type: str) -> set[tuple[str, str]]:
+    account = client.post(
+        "/v1/accounts",
+        headers=tenant.headers,
+        json={"provider": "gcp", "name": name, "environment": "production", "collection": "inventory"},
+    ).get_json()
+    response = client.post(
+        f"/v1/accounts/{account['id']}/inventory", headers=tenant.headers, data=data, content_type=content_type
+    )
+    assert response.status_code == 202, response.get_json()
+    body = scan_body(cloud_providers=["gcp"], frameworks=[])
+    scan = wait_for_scan(client, tenant, client.post("/v1/scans", headers=tenant.headers, json=body).json["id"])
+    assert scan["status"] == "completed", scan
+    with svc.db.session() as session:
+        return {
+            (v.policy_id, v.resource_name)
+            for v in session.scalars(select(Violation).where(Violation.scan_id == scan["id"]))
+            if v.policy_id in WATCHED
+        }
+
+
+@pytest.mark.parametrize("content_type", ["application/x-ndjson", "application/octet-stream"])
+def test_a_real_gcloud_asset_export_file_is_accepted_and_scanned(client, worker, svc, tenant, content_type):
+    """`gcloud asset export` writes the protobuf field names (asset_type, iam_policy, update_time,
+    discovery_document_uri); a Project's parent is its organization, its sinks' parent the project,
+    and the dataset is public only through its IAM policy line."""
+    found = upload_and_scan(
+        client,
+        svc,
+        tenant,
+        f"export-{content_type}",
+        (FIXTURES / "gcloud_asset_export.ndjson").read_bytes(),
+        content_type,
+    )
+    assert found == {
+        ("pol_gcp_firewall_ssh_open", "default-allow-ssh"),
+        ("pol_gcp_bigquery_dataset_public", "shared_reports"),
+    }
+
+
+def test_gcloud_asset_list_json_is_read_as_assets_not_resource_graph_rows(client, worker, svc, tenant):
+    """`gcloud asset list --format=json` is a JSON array of assets in camelCase: told from Resource
+    Graph rows by its content. Its deny rule at priority 1000 shadows default-allow-ssh (65534)."""
+    data = (FIXTURES / "gcloud_asset_list.json").read_bytes()
+    found = upload_and_scan(client, svc, tenant, "asset-list", data, "application/json")
+    assert found == {("pol_gcp_instance_public_ip", "web-1")}
 
 
 def test_malformed_export_lines_are_named(client, tenant):

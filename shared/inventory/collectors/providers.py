@@ -3,9 +3,12 @@ inventory accounts): look collectors and resource types up here."""
 
 from __future__ import annotations
 
-from shared.inventory.collectors import azure, gcp  # noqa: F401  (they register their types)
 from shared.inventory.collectors.aws import engine, services  # noqa: F401  (they register the collector and types)
+from shared.inventory.collectors.azure import engine as azure_engine  # noqa: F401  (it registers the collector)
+from shared.inventory.collectors.azure import services as azure_services  # noqa: F401  (they register the types)
 from shared.inventory.collectors.base import CollectionError, Collector, collectors, resource_types
+from shared.inventory.collectors.gcp import engine as gcp_engine  # noqa: F401  (it registers the collector)
+from shared.inventory.collectors.gcp import services as gcp_services  # noqa: F401  (they register the types)
 from shared.inventory.collectors.uploaded import InventoryCollector
 from shared.platform.outbound import BlockedDestination
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli.frameworks import MAPPINGS_DOC, coverage, coverage_markdown, mappings_markdown, recommendations_markdown
@@ -36,9 +37,10 @@ def test_readme_policy_counts_are_the_library():
     )
 
 
-def test_readme_cis_aws_table_is_current():
-    table = recommendations_markdown(builtin_frameworks()["cis-aws"])
-    assert readme_part("cis-aws-recommendations") == table, FIX.format("recommendations cis-aws --markdown")
+@pytest.mark.parametrize("benchmark", ["cis-aws", "cis-azure", "cis-gcp"])
+def test_readme_cis_tables_are_current(benchmark):
+    table = recommendations_markdown(builtin_frameworks()[benchmark])
+    assert readme_part(f"{benchmark}-recommendations") == table, FIX.format(f"recommendations {benchmark} --markdown")
 
 
 def test_mappings_doc_is_current():

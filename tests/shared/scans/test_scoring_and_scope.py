@@ -45,3 +45,28 @@ def test_scope_skips_types_that_cannot_match():
 def test_fingerprint_is_stable_and_distinct():
     assert fingerprint("p", "acc", "arn") == fingerprint("p", "acc", "arn")
     assert len({fingerprint("p", "acc", "arn"), fingerprint("q", "acc", "arn"), fingerprint("p", "acc2", "arn")}) == 3
+
+
+def test_a_policy_judges_only_the_resources_it_applies_to():
+    """A Defender plan policy applies to its own plan's row of the subscription's pricings: the
+    other plans' rows are neither passed nor failed, so they never count as evidence."""
+    from shared.policies.policy import builtin_policies
+    from shared.scans.runner import ShardEvaluator
+
+    policy = builtin_policies()["pol_azure_defender_servers_on"]
+    rows = {
+        name: CollectedResource(
+            uid=f"/subscriptions/s/providers/Microsoft.Security/pricings/{name}",
+            id=name,
+            name=name,
+            resource_type="azure.security.pricing",
+            region="global",
+            document={"name": name, "properties": {"pricingTier": tier}},
+        )
+        for name, tier in (("VirtualMachines", "Free"), ("Containers", "Free"), ("KeyVaults", "Standard"))
+    }
+    evaluator = ShardEvaluator([policy], ResourceScope(), scan_id="scan_x", shard_id=1, account_id="acc_x")
+    violations, _ = evaluator.evaluate(list(rows.values()))
+    assert [v["resource_name"] for v in violations] == ["VirtualMachines"]
+    assert evaluator.stats == {policy.id: [1, 1]}  # one row checked, one failed: not three checked
+    assert policy.fails(rows["Containers"].document) is False and policy.applies(rows["Containers"].document) is False

@@ -9,7 +9,8 @@ import pytest
 from azure.identity import ClientSecretCredential
 
 from devkit.fakes.azure import DENIED_SUBSCRIPTION, GROUP, SUBSCRIPTION, FakeAzure, demo_estate, row
-from shared.inventory.collectors.azure import AzureCollector, AzureResource
+from shared.inventory.collectors.azure.declare import AzureResource
+from shared.inventory.collectors.azure.engine import AzureCollector
 from shared.inventory.collectors.base import CollectionError
 from shared.inventory.collectors.providers import collector_for, is_global, resource_types, uid_prefix
 from shared.platform.settings import Settings
@@ -82,6 +83,15 @@ def test_a_row_becomes_a_resource_with_its_details(fake):
     (subscription,) = listed(collector, "azure.resources.subscription")
     assert subscription.name == "Contoso Production" and subscription.region == "global"
     assert len(subscription.document["activityLogAlerts"]) == 4
+
+
+def test_rows_are_normalised_on_the_live_path(fake):
+    """The collector derives what policies read (here the ports an NSG opens to the internet) on
+    live rows as on uploaded ones."""
+    groups = {r.name: r.document["internetOpenPorts"] for r in listed(make_collector(fake.url), "azure.network.nsg")}
+    assert groups["nsg-db"] == {"tcp": [], "udp": []}  # the Deny from Internet comes first; the Allow is from the VNet
+    assert groups["nsg-jump"]["tcp"] == ["22", "3389", "5985-5986"]
+    assert groups["nsg-ops"] == {"tcp": ["0-65535"], "udp": ["0-65535"]}
 
 
 def test_paging_follows_skip_tokens(fake):

@@ -1,11 +1,12 @@
-"""GCP collector (Cloud Asset Inventory): resource types declared as data, one engine for paging and retries."""
+"""The GCP engine: lists the declared resource types of one project through Cloud Asset Inventory
+with paging and retries, and shapes `gcloud asset export` lines the same way; errors are typed and
+recorded, never read as "no resources"."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
 
 import google.auth
 import requests
@@ -28,220 +29,20 @@ from shared.inventory.collectors.base import (
     refusal,
     resource_types,
 )
+from shared.inventory.collectors.gcp.declare import (
+    IAM_POLICY,
+    PROJECT_ASSET_TYPE,
+    RESOURCE,
+    THROTTLING_CODES,
+    GcpResource,
+    integral,
+    short_id,
+)
+from shared.inventory.collectors.gcp.shaping import json_names
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
-RESOURCE, IAM_POLICY = "RESOURCE", "IAM_POLICY"
-# api_core exception class names; ResourceExhausted is a TooManyRequests, so either name matches it.
-THROTTLING_CODES = ("TooManyRequests", "ResourceExhausted", "ServiceUnavailable")
 MAX_PAGE_SIZE = 1000  # Cloud Asset Inventory's own limit for list_assets
 CALL_TIMEOUT = 60.0  # seconds per list_assets call; retries are ours, so no deadline spans calls
-
-
-class GcpResource:
-    """Declaration of one GCP resource type as Cloud Asset Inventory lists it; subclasses set attributes."""
-
-    provider: ClassVar[str] = "gcp"
-    # One list_assets call covers every location of a project: all GCP types go to the "global" shard.
-    global_service: ClassVar[bool] = True
-    asset_type: ClassVar[str]
-    content_type: ClassVar[str] = RESOURCE
-    name_field: ClassVar[str | None] = "name"  # field of the document holding the display name
-    # Document key -> asset type of the same project, listed once and attached to every document
-    # (for project-level checks such as "a sink exports every log entry").
-    related: ClassVar[dict[str, str]] = {}
-    volatile: ClassVar[tuple[str, ...]] = ()
-    retryable_codes: ClassVar[tuple[str, ...]] = THROTTLING_CODES
-
-    @classmethod
-    def uid_prefix(cls) -> str:
-        return "//"
-
-    @classmethod
-    def uid(cls, asset_name: str) -> str:
-        return asset_name
-
-    @classmethod
-    def normalise(cls, document: dict) -> dict:
-        """Derived fields that make policies simple (e.g. a rotation period in seconds)."""
-        return document
-
-    @classmethod
-    def display_name(cls, document: dict, asset_name: str, project: str) -> str:
-        value = document.get(cls.name_field) if cls.name_field else None
-        return value if isinstance(value, str) and value else _short_id(asset_name)
-
-
-class GcpIamPolicy(GcpResource):
-    """The IAM policy of a resource (content type IAM_POLICY): bindings, audit configs, etag."""
-
-    content_type = IAM_POLICY
-    name_field = None
-    volatile = ("etag",)
-
-    @classmethod
-    def uid(cls, asset_name: str) -> str:
-        # The policy's asset has the resource's own name; the inventory keys rows on the uid, so
-        # the policy gets a uid of its own rather than overwriting the resource's row.
-        return f"{asset_name}#iamPolicy"
-
-
-@resource_types.register("gcp.storage.bucket")
-class StorageBucket(GcpResource):
-    asset_type = "storage.googleapis.com/Bucket"
-    volatile = ("updated", "etag", "metageneration")
-
-
-@resource_types.register("gcp.storage.bucket-iam-policy")
-class StorageBucketIamPolicy(GcpIamPolicy):
-    asset_type = "storage.googleapis.com/Bucket"
-
-
-@resource_types.register("gcp.compute.firewall")
-class ComputeFirewall(GcpResource):
-    asset_type = "compute.googleapis.com/Firewall"
-
-
-@resource_types.register("gcp.compute.network")
-class ComputeNetwork(GcpResource):
-    asset_type = "compute.googleapis.com/Network"
-
-
-@resource_types.register("gcp.compute.subnetwork")
-class ComputeSubnetwork(GcpResource):
-    asset_type = "compute.googleapis.com/Subnetwork"
-    volatile = ("fingerprint",)
-
-
-@resource_types.register("gcp.compute.instance")
-class ComputeInstance(GcpResource):
-    asset_type = "compute.googleapis.com/Instance"
-    volatile = ("status", "lastStartTimestamp", "lastStopTimestamp", "fingerprint", "labelFingerprint")
-
-
-@resource_types.register("gcp.compute.disk")
-class ComputeDisk(GcpResource):
-    asset_type = "compute.googleapis.com/Disk"
-    volatile = ("status", "lastAttachTimestamp", "lastDetachTimestamp", "users", "labelFingerprint")
-
-
-@resource_types.register("gcp.sql.instance")
-class SqlInstance(GcpResource):
-    asset_type = "sqladmin.googleapis.com/Instance"
-    volatile = ("state", "etag", "serverCaCert")
-
-
-def _short_id(asset_name: str) -> str:
-    """The last segment of a full resource name: bucket, firewall, instance or dataset name, key id."""
-    return asset_name.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _key_ring_and_key(asset_name: str) -> str:
-    """.../keyRings/RING/cryptoKeys/KEY -> RING/KEY: key names repeat across key rings."""
-    parts = asset_name.split("/")
-    return f"{parts[-3]}/{parts[-1]}" if len(parts) > 4 and parts[-2] == "cryptoKeys" else _short_id(asset_name)
-
-
-def _seconds(duration: Any) -> int | None:
-    """A protobuf Duration in JSON ("7776000s", "86400.5s") as whole seconds."""
-    if not isinstance(duration, str) or not duration.endswith("s"):
-        return None
-    try:
-        return int(float(duration[:-1]))
-    except (ValueError, OverflowError):  # "abc", or "1e400s" and "infs", which are no durations either
-        return None
-
-
-@resource_types.register("gcp.kms.crypto-key")
-class KmsCryptoKey(GcpResource):
-    asset_type = "cloudkms.googleapis.com/CryptoKey"
-    volatile = ("nextRotationTime", "primary")
-
-    @classmethod
-    def normalise(cls, document: dict) -> dict:
-        # The condition language compares numbers, not durations: expose the period in seconds.
-        seconds = _seconds(document.get("rotationPeriod"))
-        if seconds is not None:
-            document["rotationPeriodSeconds"] = seconds
-        return document
-
-    @classmethod
-    def display_name(cls, document: dict, asset_name: str, project: str) -> str:
-        return _key_ring_and_key(asset_name)
-
-
-@resource_types.register("gcp.kms.crypto-key-iam-policy")
-class KmsCryptoKeyIamPolicy(GcpIamPolicy):
-    asset_type = "cloudkms.googleapis.com/CryptoKey"
-
-    @classmethod
-    def display_name(cls, document: dict, asset_name: str, project: str) -> str:
-        return _key_ring_and_key(asset_name)
-
-
-@resource_types.register("gcp.iam.service-account")
-class IamServiceAccount(GcpResource):
-    asset_type = "iam.googleapis.com/ServiceAccount"
-    name_field = "email"
-    volatile = ("etag",)
-
-
-@resource_types.register("gcp.iam.service-account-key")
-class IamServiceAccountKey(GcpResource):
-    asset_type = "iam.googleapis.com/ServiceAccountKey"
-
-    @classmethod
-    def display_name(cls, document: dict, asset_name: str, project: str) -> str:
-        # projects/P/serviceAccounts/EMAIL/keys/ID -> EMAIL/ID: a key id alone says nothing to a reader.
-        parts = str(document.get("name", "")).split("/")
-        return f"{parts[3]}/{parts[5]}" if len(parts) == 6 else _short_id(asset_name)
-
-
-@resource_types.register("gcp.resourcemanager.project")
-class Project(GcpResource):
-    asset_type = "cloudresourcemanager.googleapis.com/Project"
-    name_field = "projectId"
-    related = {"logSinks": "logging.googleapis.com/LogSink"}
-
-
-@resource_types.register("gcp.resourcemanager.project-iam-policy")
-class ProjectIamPolicy(GcpIamPolicy):
-    asset_type = "cloudresourcemanager.googleapis.com/Project"
-
-    @classmethod
-    def display_name(cls, document: dict, asset_name: str, project: str | None) -> str:
-        # The asset name carries the project number; people know the project id, when the upload has it.
-        return project or asset_name.rsplit("/", 1)[-1]
-
-
-@resource_types.register("gcp.container.cluster")
-class ContainerCluster(GcpResource):
-    asset_type = "container.googleapis.com/Cluster"
-    volatile = ("status", "currentNodeCount", "currentMasterVersion", "currentNodeVersion", "conditions")
-
-
-@resource_types.register("gcp.bigquery.dataset")
-class BigQueryDataset(GcpResource):
-    asset_type = "bigquery.googleapis.com/Dataset"
-    name_field = None  # the asset name ends with the dataset id
-    volatile = ("etag", "lastModifiedTime")
-
-
-@resource_types.register("gcp.logging.sink")
-class LoggingSink(GcpResource):
-    asset_type = "logging.googleapis.com/LogSink"
-    volatile = ("updateTime",)
-
-
-def integral(value: Any) -> Any:
-    """Integral floats as ints, recursively: Struct values come back as floats (1000.0), and a
-    policy written against the API's JSON compares with 1000."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: integral(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [integral(item) for item in value]
-    return value
 
 
 def _error(exc: Exception, resource_type: str | None, region: str | None, scope: str = "") -> CollectionError:
@@ -325,16 +126,39 @@ class GcpCollector:
 
     def pages(self, resource_type: str, region: str) -> Iterator[list[CollectedResource]]:
         spec: type[GcpResource] = resource_types.get(resource_type)
+        own: list | None = None
+        if spec.content_type == RESOURCE and spec.asset_type in spec.related.values():
+            # The type relates to itself (a firewall rule is evaluated among its network's): one listing.
+            own = list(self._asset_pages(spec, spec.asset_type, RESOURCE, region))
         related = {
             key: [
                 self._document(asset, RESOURCE)
-                for page in self._asset_pages(spec, asset_type, RESOURCE, region)
+                for page in (
+                    own
+                    if own is not None and asset_type == spec.asset_type
+                    else self._asset_pages(spec, asset_type, RESOURCE, region)
+                )
                 for asset in page.assets
             ]
             for key, asset_type in spec.related.items()
         }
-        for page in self._asset_pages(spec, spec.asset_type, spec.content_type, region):
-            resources = [self._resource(spec, asset, related) for asset in page.assets]
+        policies = (
+            {
+                asset.name: self._document(asset, IAM_POLICY)
+                for page in self._asset_pages(spec, spec.asset_type, IAM_POLICY, region)
+                for asset in page.assets
+            }
+            if spec.own_iam_policy
+            else {}
+        )
+        pages = own if own is not None else self._asset_pages(spec, spec.asset_type, spec.content_type, region)
+        for page in pages:
+            resources = [
+                self._resource(spec, asset, {**related, "iamPolicy": policies.get(asset.name, {})})
+                if spec.own_iam_policy
+                else self._resource(spec, asset, related)
+                for asset in page.assets
+            ]
             if resources:
                 yield resources
 
@@ -408,7 +232,7 @@ class GcpCollector:
         document = spec.normalise({**self._document(asset, spec.content_type), **related})
         return CollectedResource(
             uid=spec.uid(asset.name),
-            id=_short_id(asset.name),
+            id=short_id(asset.name),
             name=spec.display_name(document, asset.name, self.project),
             resource_type=spec.registry_name,
             region=asset.resource.location or GLOBAL_REGION,
@@ -428,46 +252,79 @@ def _gcp_types() -> list[tuple[str, type[GcpResource]]]:
     return [(name, spec) for name, spec in resource_types.items() if getattr(spec, "provider", None) == "gcp"]
 
 
+def _scope(name: str) -> str:
+    """The projects/NUMBER (or folders/, organizations/) part of a full resource name or parent."""
+    return name.split("//", 1)[-1].split("/", 1)[-1] if name.startswith("//") else name
+
+
+def related_scope(asset: dict) -> str:
+    """Where an asset looks for its related documents: a Project in itself (its own parent is its
+    organization or folder), every other asset in its parent, the project it belongs to."""
+    if asset.get("assetType") == PROJECT_ASSET_TYPE:
+        return _scope(asset.get("name", ""))
+    return _scope((asset.get("resource") or {}).get("parent") or "")
+
+
 def from_export(assets: list[dict]) -> list[CollectedResource]:
-    """The lines of a `gcloud asset export` (RESOURCE and/or IAM_POLICY content) shaped exactly as
-    the live collector shapes them, related documents included, so uploaded and listed assets
-    meet the same policies. Asset types we have no declaration for are left out."""
+    """The lines of a `gcloud asset export` or `gcloud asset list` (RESOURCE and/or IAM_POLICY
+    content, in JSON or protobuf field names) shaped exactly as the live collector shapes them,
+    related documents and own IAM policies included, so uploaded and listed assets meet the same
+    policies. Asset types we have no declaration for are left out."""
+    assets = [json_names(asset) for asset in assets]
     by_type: dict[tuple[str, str], list[dict]] = {}
+    policies: dict[str, dict] = {}
     for asset in assets:
         if "resource" in asset:
-            parent = asset["resource"].get("parent", "")
+            parent = _scope(asset["resource"].get("parent") or "")
             data = jsonable(integral(asset["resource"].get("data") or {}))
             by_type.setdefault((parent, asset.get("assetType", "")), []).append(data)
-    specs = {(s.asset_type, s.content_type): s for _, s in _gcp_types()}
+        if "iamPolicy" in asset:
+            policies[asset["name"]] = jsonable(integral(asset["iamPolicy"]))
+    # Several types may be declared over one asset type and content (a project, and its log alerts).
+    specs: dict[tuple[str, str], list[type[GcpResource]]] = {}
+    for _, declared in _gcp_types():
+        specs.setdefault((declared.asset_type, declared.content_type), []).append(declared)
     # Display names use project ids; exports name projects by number, their Project assets map one to the other.
     project_ids = {
-        str(data.get("projectNumber")): data.get("projectId")
-        for (_, asset_type), documents in by_type.items()
-        if asset_type == Project.asset_type
-        for data in documents
+        str(asset["resource"].get("data", {}).get("projectNumber") or short_id(asset["name"])): asset["resource"]
+        .get("data", {})
+        .get("projectId")
+        for asset in assets
+        if asset.get("assetType") == PROJECT_ASSET_TYPE and isinstance(asset.get("resource"), dict)
     }
     resources = []
     for asset in assets:
-        content_type = IAM_POLICY if "iamPolicy" in asset else RESOURCE
-        spec = specs.get((asset.get("assetType"), content_type))
-        if spec is None:
-            continue
-        resource = asset.get("resource") or {}
-        parent = resource.get("parent", "")
-        source = asset["iamPolicy"] if content_type == IAM_POLICY else resource.get("data") or {}
-        related = {key: by_type.get((parent, asset_type), []) for key, asset_type in spec.related.items()}
-        name = asset["name"]
-        number = (parent or name).rsplit("/", 1)[-1]
-        document = spec.normalise({**jsonable(integral(source)), **related})
-        resources.append(
-            CollectedResource(
-                uid=spec.uid(name),
-                id=_short_id(name),
-                name=spec.display_name(document, name, project_ids.get(number, number)),
-                resource_type=spec.registry_name,
-                region=resource.get("location") or GLOBAL_REGION,
-                document=document,
-                volatile=spec.volatile,
-            )
-        )
+        # A line carries the content its export asked for; a listing of both carries both.
+        kinds = [kind for kind, key in ((RESOURCE, "resource"), (IAM_POLICY, "iamPolicy")) if key in asset]
+        for kind in kinds or [RESOURCE]:
+            for spec in specs.get((asset.get("assetType"), kind), ()):
+                resources.append(_export_resource(spec, asset, by_type, policies, project_ids))
     return resources
+
+
+def _export_resource(
+    spec: type[GcpResource],
+    asset: dict,
+    by_type: dict[tuple[str, str], list[dict]],
+    policies: dict[str, dict],
+    project_ids: dict[str, str],
+) -> CollectedResource:
+    resource = asset.get("resource") or {}
+    scope = related_scope(asset)
+    source = asset["iamPolicy"] if spec.content_type == IAM_POLICY else resource.get("data") or {}
+    related: dict = {key: by_type.get((scope, asset_type), []) for key, asset_type in spec.related.items()}
+    if spec.own_iam_policy:
+        related["iamPolicy"] = policies.get(asset["name"], {})
+    name = asset["name"]
+    number = (scope or _scope(name)).rsplit("/", 1)[-1]
+    document = spec.normalise({**jsonable(integral(source)), **related})
+    return CollectedResource(
+        uid=spec.uid(name),
+        id=short_id(name),
+        name=spec.display_name(document, name, project_ids.get(number, number)),
+        resource_type=spec.registry_name,
+        # An IAM policy listing carries no location (a line of both contents does): global, as listed.
+        region=(resource.get("location") if spec.content_type == RESOURCE else None) or GLOBAL_REGION,
+        document=document,
+        volatile=spec.volatile,
+    )

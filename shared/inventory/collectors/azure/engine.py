@@ -1,14 +1,14 @@
-"""Azure collector: one paged Resource Graph query per subscription and resource type, declared as data."""
+"""The Azure collector: one paged Resource Graph query per subscription and resource type, the
+declared ARM detail GETs, and the shaping of uploaded Resource Graph exports (from_rows)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import (
@@ -25,6 +25,8 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
+from shared.inventory.collectors.azure.declare import THROTTLING_STATUSES, AzureResource, Detail
+from shared.inventory.collectors.azure.resources import Subscription
 from shared.inventory.collectors.base import (
     GLOBAL_REGION,
     CollectedResource,
@@ -39,142 +41,9 @@ from shared.inventory.collectors.base import (
 )
 
 ARM_SCOPE = "https://management.azure.com/.default"
-THROTTLING_STATUSES = (429, 503)
 MAX_PAGE_SIZE = 1000  # Resource Graph refuses a larger $top
 MAX_RETRY_AFTER = 60.0  # a server asking for longer is not waited for beyond this per attempt
 TOKEN_LIFETIME = 3600
-
-
-@dataclass(frozen=True)
-class Detail:
-    """An ARM GET under a listed resource's id, for settings Resource Graph does not index
-    (SQL auditing, TDE, server parameters, site config, activity log alerts)."""
-
-    path: str  # relative to the resource id, e.g. "auditingSettings/default"
-    api_version: str
-    into: str  # the top-level key of the resource document that receives the answer
-    result_key: str | None = "properties"  # the key of the answer to keep (None: the whole answer)
-    many: bool = False  # a list answer: keep `value`, collected across `nextLink` pages
-
-
-class AzureResource:
-    """Declaration of one Azure resource type; subclasses only set attributes."""
-
-    provider: ClassVar[str] = "azure"
-    # Resource Graph answers for a whole subscription in one query: every type goes to the account's
-    # single "global" shard, whatever the resources' locations.
-    global_service: ClassVar[bool] = True
-    table: ClassVar[str] = "Resources"
-    native_type: ClassVar[str]  # the Resource Graph `type`, lower case as Resource Graph returns it
-    details: ClassVar[tuple[Detail, ...]] = ()
-    # Dotted paths that change without a configuration change (states, timestamps): not hashed.
-    volatile: ClassVar[tuple[str, ...]] = ("properties.provisioningState",)
-    retryable_codes: ClassVar[tuple[int, ...]] = THROTTLING_STATUSES
-
-    @classmethod
-    def query(cls) -> str:
-        # `order by id` keeps $skipToken paging stable across pages.
-        return f"{cls.table} | where type =~ '{cls.native_type}' | order by id asc"
-
-    @classmethod
-    def uid_prefix(cls) -> str:
-        return "/subscriptions/"
-
-
-@resource_types.register("azure.resources.subscription")
-class Subscription(AzureResource):
-    table = "ResourceContainers"
-    native_type = "microsoft.resources/subscriptions"
-    # CIS 5.2 asks whether alerts exist for the subscription: attach them to it, so a policy can say so.
-    details = (Detail("providers/Microsoft.Insights/activityLogAlerts", "2020-10-01", "activityLogAlerts", many=True),)
-    volatile = ("properties.state",)
-
-
-@resource_types.register("azure.storage.account")
-class StorageAccount(AzureResource):
-    native_type = "microsoft.storage/storageaccounts"
-    volatile = ("properties.provisioningState", "properties.statusOfPrimary", "properties.statusOfSecondary")
-
-
-@resource_types.register("azure.network.nsg")
-class NetworkSecurityGroup(AzureResource):
-    native_type = "microsoft.network/networksecuritygroups"
-
-
-@resource_types.register("azure.network.public-ip")
-class PublicIpAddress(AzureResource):
-    native_type = "microsoft.network/publicipaddresses"
-
-
-@resource_types.register("azure.network.vnet")
-class VirtualNetwork(AzureResource):
-    native_type = "microsoft.network/virtualnetworks"
-
-
-@resource_types.register("azure.sql.server")
-class SqlServer(AzureResource):
-    native_type = "microsoft.sql/servers"
-    details = (
-        Detail("auditingSettings/default", "2021-11-01", "auditingSettings"),
-        Detail("firewallRules", "2021-11-01", "firewallRules", many=True),
-    )
-    volatile = ("properties.state",)
-
-
-@resource_types.register("azure.sql.database")
-class SqlDatabase(AzureResource):
-    native_type = "microsoft.sql/servers/databases"
-    details = (Detail("transparentDataEncryption/current", "2021-11-01", "transparentDataEncryption"),)
-    volatile = (
-        "properties.status",
-        "properties.earliestRestoreDate",
-        "properties.pausedDate",
-        "properties.resumedDate",
-    )
-
-
-@resource_types.register("azure.postgresql.server")
-class PostgresFlexibleServer(AzureResource):
-    native_type = "microsoft.dbforpostgresql/flexibleservers"
-    # SSL enforcement on flexible servers is a server parameter, not a property of the server.
-    details = (Detail("configurations/require_secure_transport", "2022-12-01", "requireSecureTransport"),)
-    volatile = ("properties.state",)
-
-
-@resource_types.register("azure.keyvault.vault")
-class KeyVault(AzureResource):
-    native_type = "microsoft.keyvault/vaults"
-
-
-@resource_types.register("azure.compute.vm")
-class VirtualMachine(AzureResource):
-    native_type = "microsoft.compute/virtualmachines"
-    volatile = ("properties.provisioningState", "properties.extended")  # instance view: power state
-
-
-@resource_types.register("azure.compute.disk")
-class ManagedDisk(AzureResource):
-    native_type = "microsoft.compute/disks"
-    volatile = ("properties.provisioningState", "properties.diskState", "properties.lastOwnershipUpdateTime")
-
-
-@resource_types.register("azure.web.app")
-class WebApp(AzureResource):
-    native_type = "microsoft.web/sites"
-    # Resource Graph's properties.siteConfig is mostly nulls; the site's real configuration is config/web.
-    details = (Detail("config/web", "2022-09-01", "siteConfig"),)
-    volatile = ("properties.state", "properties.lastModifiedTimeUtc", "properties.availabilityState")
-
-
-@resource_types.register("azure.containerservice.cluster")
-class KubernetesCluster(AzureResource):
-    native_type = "microsoft.containerservice/managedclusters"
-    volatile = ("properties.provisioningState", "properties.powerState")
-
-
-@resource_types.register("azure.cosmosdb.account")
-class CosmosDbAccount(AzureResource):
-    native_type = "microsoft.documentdb/databaseaccounts"
 
 
 class StaticTokenCredential:
@@ -331,18 +200,7 @@ class AzureCollector:
                     rows = list(pool.map(lambda row: self._detail(spec, row, region), rows))
             else:
                 rows = [self._detail(spec, row, region) for row in rows]
-        return [
-            CollectedResource(
-                uid=row["id"],
-                id=row["id"],
-                name=row.get("name") or row["id"].rsplit("/", 1)[-1],
-                resource_type=spec.registry_name,
-                region=row.get("location") or GLOBAL_REGION,
-                document=row,
-                volatile=spec.volatile,
-            )
-            for row in rows
-        ]
+        return [shape(spec, row) for row in rows]
 
     def _detail(self, spec: type[AzureResource], row: dict, region: str) -> dict:
         row = dict(row)
@@ -350,14 +208,10 @@ class AzureCollector:
             answer = self._arm_get(f"{row['id']}/{detail.path}", detail.api_version, spec, region)
             if answer is None:
                 continue  # 404: not configured, the policy decides what a missing setting means
-            if detail.many:
-                items = list(answer.get("value") or [])
-                while answer.get("nextLink"):
-                    answer = self._arm_get(answer["nextLink"], None, spec, region) or {}
-                    items += answer.get("value") or []
-                row[detail.into] = jsonable(items)
-            else:
-                row[detail.into] = jsonable(answer.get(detail.result_key) if detail.result_key else answer)
+            answers = [answer]
+            while detail.many and answers[-1].get("nextLink"):
+                answers.append(self._arm_get(answers[-1]["nextLink"], None, spec, region) or {})
+            attach(row, detail, answers)
         return row
 
     def _arm_get(self, path: str, api_version: str | None, spec, region: str) -> dict | None:
@@ -403,26 +257,33 @@ class AzureCollector:
         ]
 
 
+def attach(row: dict, detail: Detail, answers: list[dict]) -> dict:
+    """A detail GET's answer (its pages, for a list) stored in the row where policies read it."""
+    if detail.many:
+        row[detail.into] = jsonable([item for answer in answers for item in answer.get("value") or []])
+    else:
+        answer = answers[0]
+        row[detail.into] = jsonable(answer.get(detail.result_key) if detail.result_key else answer)
+    return row
+
+
+def shape(spec: type[AzureResource], row: dict) -> CollectedResource:
+    """One Resource Graph row (with its details' answers) as the resource document policies read."""
+    row = spec.normalise(jsonable(row))
+    return CollectedResource(
+        uid=row["id"],
+        id=row["id"],
+        name=row.get("name") or row["id"].rsplit("/", 1)[-1],
+        resource_type=spec.registry_name,
+        region=row.get("location") or GLOBAL_REGION,
+        document=row,
+        volatile=spec.volatile,
+    )
+
+
 def from_rows(rows: list[dict]) -> list[CollectedResource]:
     """Rows of an uploaded Resource Graph export as the live collector shapes them; rows of types
     we have no declaration for are left out. Exports carry no detail calls' answers, so policies
     reading those fields see them missing (and say what missing means)."""
     specs = {spec.native_type: spec for _, spec in resource_types.items() if getattr(spec, "provider", "") == "azure"}
-    resources = []
-    for row in rows:
-        spec = specs.get(str(row.get("type", "")).lower())
-        if spec is None:
-            continue
-        row = jsonable(row)
-        resources.append(
-            CollectedResource(
-                uid=row["id"],
-                id=row["id"],
-                name=row.get("name") or row["id"].rsplit("/", 1)[-1],
-                resource_type=spec.registry_name,
-                region=row.get("location") or GLOBAL_REGION,
-                document=row,
-                volatile=spec.volatile,
-            )
-        )
-    return resources
+    return [shape(specs[kind], row) for row in rows if (kind := str(row.get("type", "")).lower()) in specs]
