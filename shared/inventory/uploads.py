@@ -233,7 +233,8 @@ def _pushed(upload: _Upload, item: Any, field: str) -> None:
     if upload.accepts(field, item):
         ident, kind, region = item["id"], item["type"], item.get("region", GLOBAL_REGION)
         uid, name = item.get("uid") or ident, item.get("name") or ident
-        upload.store([CollectedResource(uid, ident, name, kind, region, item["document"])])
+        document = resource_types.get(kind).pushed(item["document"])
+        upload.store([CollectedResource(uid, ident, name, kind, region, document)])
 
 
 def _read_json(body: Body, upload: _Upload) -> str | None:

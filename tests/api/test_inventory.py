@@ -567,3 +567,56 @@ def test_odd_but_valid_export_values_are_stored_not_500(client, tenant, hybrid):
     }
     response = raw_push(client, tenant, hybrid, ndjson(key, project), "application/x-ndjson")
     assert response.status_code == 202, response.get_json()
+
+
+def test_pushed_nsg_and_firewall_documents_are_judged_by_their_rules(client, worker, svc, tenant, hybrid):
+    """Our JSON carries the provider's raw document: an NSG or a GCP firewall rule pushed so is
+    shaped as a listed one (its effective internet exposure derived), never passed for want of it."""
+    ssh_rule = {
+        "name": "allow-ssh",
+        "properties": {
+            "priority": 100,
+            "direction": "Inbound",
+            "access": "Allow",
+            "protocol": "Tcp",
+            "sourceAddressPrefix": "*",
+            "sourcePortRange": "*",
+            "destinationAddressPrefix": "*",
+            "destinationPortRange": "22",
+        },
+    }
+    nsg = {
+        "name": "nsg-jump",
+        "type": "microsoft.network/networksecuritygroups",
+        "properties": {"securityRules": [ssh_rule]},
+    }
+    firewall = {
+        "name": "allow-ssh",
+        "network": "https://www.googleapis.com/compute/v1/projects/p/global/networks/default",
+        "direction": "INGRESS",
+        "priority": 1000,
+        "sourceRanges": ["0.0.0.0/0"],
+        "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+    }
+    body = {
+        "resources": [
+            {"id": "/subscriptions/s/nsg-jump", "type": "azure.network.nsg", "name": "nsg-jump", "document": nsg},
+            {"id": "fw-ssh", "type": "gcp.compute.firewall", "name": "allow-ssh", "document": firewall},
+        ]
+    }
+    assert push(client, tenant, hybrid, body).status_code == 202
+    scan_body_ = scan_body(
+        cloud_providers=["hybrid"],
+        frameworks=[],
+        scan_type="policy_specific",
+        scope={"include_policies": ["pol_azure_nsg_ssh_open", "pol_gcp_firewall_ssh_open"]},
+    )
+    scan = wait_for_scan(
+        client, tenant, client.post("/v1/scans", headers=tenant.headers, json=scan_body_).get_json()["id"]
+    )
+    with svc.db.session() as session:
+        found = {
+            (v.policy_id, v.resource_name)
+            for v in session.scalars(select(Violation).where(Violation.scan_id == scan["id"]))
+        }
+    assert found == {("pol_azure_nsg_ssh_open", "nsg-jump"), ("pol_gcp_firewall_ssh_open", "allow-ssh")}

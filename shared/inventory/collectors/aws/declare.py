@@ -168,5 +168,10 @@ class AwsResource:
         return region
 
     @classmethod
+    def pushed(cls, document: dict) -> dict:
+        """A document pushed in our JSON: taken as shaped (as this collector stores it)."""
+        return document
+
+    @classmethod
     def uid_prefix(cls) -> str:
         return cls.arn_prefix or cls.arn.split("{", 1)[0]

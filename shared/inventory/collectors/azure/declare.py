@@ -50,3 +50,9 @@ class AzureResource:
         """The row (with its details' answers) as policies read it: one spelling per field, and
         derived fields that make policies simple. Runs on live rows and uploaded exports alike."""
         return row
+
+    @classmethod
+    def pushed(cls, document: dict) -> dict:
+        """A document pushed in our JSON, shaped as a listed one is (normalise is idempotent, so
+        an already-shaped document comes out the same)."""
+        return cls.normalise(dict(document))

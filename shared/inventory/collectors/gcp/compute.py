@@ -49,6 +49,12 @@ class ComputeFirewall(GcpResource):
         document["internetIngress"] = internet_ingress(document, rules)
         return document
 
+    @classmethod
+    def pushed(cls, document: dict) -> dict:
+        """A pushed rule without `internetIngress` is evaluated alone: a deny rule of the project
+        that would shadow it is not known, so it errs toward open."""
+        return document if "internetIngress" in document else cls.normalise(dict(document))
+
 
 @resource_types.register("gcp.compute.network")
 class ComputeNetwork(GcpResource):

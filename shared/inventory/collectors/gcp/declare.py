@@ -44,6 +44,11 @@ class GcpResource:
         return document
 
     @classmethod
+    def pushed(cls, document: dict) -> dict:
+        """A document pushed in our JSON: taken as shaped, unless the type says otherwise."""
+        return document
+
+    @classmethod
     def display_name(cls, document: dict, asset_name: str, project: str) -> str:
         value = document.get(cls.name_field) if cls.name_field else None
         return value if isinstance(value, str) and value else short_id(asset_name)
