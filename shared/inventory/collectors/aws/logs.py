@@ -212,10 +212,9 @@ class MetricFilters(AwsResource):
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:
-        filters = [f for f in item.get("metricFilters") or [] if isinstance(f, dict) and _alarmed(f)]
         item["metricFilters"] = [f for f in item.get("metricFilters") or [] if isinstance(f, dict)]
         found: dict[str, list[str]] = {name: [] for name in CIS_PATTERNS}
-        for metric_filter in filters:
+        for metric_filter in filter(_alarmed, item["metricFilters"]):
             terms = pattern_terms(metric_filter.get("filterPattern", ""))
             for name, required in CIS_PATTERNS.items():
                 if _covers(terms, required):
