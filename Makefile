@@ -19,7 +19,7 @@ WITH_FLOWER_AUTH = FLOWER_BASIC_AUTH="$${FLOWER_BASIC_AUTH:-$$(cat $(FLOWER_AUTH
 # multiprocess mode), so GET /metrics on any API process sums them all.
 METRICS_DIR := $(RUN)/metrics
 
-.PHONY: help install demo test bench bench-quick migrate up down flower lint clean
+.PHONY: help install demo test bench bench-quick migrate up down flower lint docs clean
 
 help:
 	@echo "make demo     install, migrate, and run a real scan end to end through the REST API"
@@ -30,6 +30,7 @@ help:
 	@echo "make up/down  run api (gunicorn), worker and beat locally in the background"
 	@echo "make flower   Celery Flower on http://127.0.0.1:5555"
 	@echo "make lint     ruff"
+	@echo "make docs     regenerate the README's library tables and shared/frameworks/MAPPINGS.md"
 
 install: $(VENV)/.installed
 
@@ -115,6 +116,9 @@ $(FLOWER_AUTH):
 
 lint: install
 	$(BIN)/ruff check .
+
+docs: install
+	$(BIN)/python -m devkit.docs
 
 clean: down
 	rm -rf $(RUN) $(VENV) *.egg-info

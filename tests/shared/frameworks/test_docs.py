@@ -16,7 +16,7 @@ from cli.policies import counts_markdown, service_counts
 from shared.frameworks.library import builtin_frameworks
 
 README = Path(__file__).resolve().parents[3] / "README.md"
-FIX = "regenerate with `policycortex frameworks {}`"
+FIX = "regenerate with `make docs` (or `policycortex frameworks {}`)"
 
 
 def readme_part(marker: str) -> str:

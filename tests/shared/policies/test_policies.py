@@ -42,16 +42,25 @@ def test_policy_says_what_an_absent_field_means(policy):
     assert policy.fails(policy.examples["absent"]) is (policy.absent["verdict"] == "fail")
 
 
-# "CIS AWS Foundations 5.2", "CIS AWS Foundations 5.2 and 5.3", "CIS AWS Foundations 4.1, 4.2 and 4.3"
-CIS_CITATION = re.compile(r"CIS AWS Foundations (\d+(?:\.\d+)+(?:(?:, | and )\d+(?:\.\d+)+)*)")
+# "CIS AWS Foundations 5.2", "CIS Microsoft Azure Foundations 4.3.2 and 4.3.3", "CIS Google Cloud
+# Platform Foundations 4.1, 4.2 and 4.3" (a description's line breaks count as spaces).
+CITATIONS = {
+    "aws": ("cis-aws", r"CIS AWS Foundations"),
+    "azure": ("cis-azure", r"CIS Microsoft Azure Foundations"),
+    "gcp": ("cis-gcp", r"CIS Google Cloud Platform Foundations?"),
+}
+NUMBERS = r" (\d+(?:\.\d+)+(?:(?:, | and )\d+(?:\.\d+)+)*)"
 NUMBER = re.compile(r"\d+(?:\.\d+)+")
 
 
-@pytest.mark.parametrize("policy", [p for p in POLICIES.values() if p.provider == "aws"], ids=lambda p: p.id)
+@pytest.mark.parametrize("policy", [p for p in POLICIES.values() if p.provider in CITATIONS], ids=lambda p: p.id)
 def test_cis_citations_are_the_cis_mappings(policy):
-    """A description cites "CIS AWS Foundations X.Y" exactly where cis-aws maps the policy to X.Y."""
-    cited = {number for found in CIS_CITATION.findall(policy.description) for number in NUMBER.findall(found)}
-    assert cited == set(Catalog.builtin().mappings(policy.id).get("cis-aws", [])), policy.description
+    """A description cites "CIS <provider> Foundations X.Y" exactly where the provider's CIS
+    benchmark maps the policy to X.Y."""
+    benchmark, name = CITATIONS[policy.provider]
+    description = " ".join(policy.description.split())
+    cited = {number for found in re.findall(name + NUMBERS, description) for number in NUMBER.findall(found)}
+    assert cited == set(Catalog.builtin().mappings(policy.id).get(benchmark, [])), policy.description
 
 
 def test_frameworks_name_existing_policies():

@@ -1,4 +1,4 @@
-"""MySQL: flexible servers, with the server parameters that govern transport security."""
+"""MySQL: flexible servers, with the server parameters that govern transport security and auditing."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from shared.inventory.collectors.base import resource_types
 
 @resource_types.register("azure.mysql.flexible-server")
 class MySqlFlexibleServer(AzureResource):
-    """Resource Graph gives the server (network, backup, high availability); TLS enforcement and the
-    accepted TLS versions are server parameters, read by ARM detail GETs of
-    configurations/require_secure_transport and configurations/tls_version (2023-12-30)."""
+    """Resource Graph gives the server (network, backup, high availability); TLS enforcement, the
+    accepted TLS versions and audit logging are server parameters, read by ARM detail GETs of
+    configurations/NAME (2023-12-30)."""
 
     native_type = "microsoft.dbformysql/flexibleservers"
     details = (
         Detail("configurations/require_secure_transport", "2023-12-30", "requireSecureTransport"),
         Detail("configurations/tls_version", "2023-12-30", "tlsVersion"),
+        Detail("configurations/audit_log_enabled", "2023-12-30", "auditLogEnabled"),
+        Detail("configurations/audit_log_events", "2023-12-30", "auditLogEvents"),
     )
     volatile = (
         "properties.state",
@@ -23,4 +25,6 @@ class MySqlFlexibleServer(AzureResource):
         "properties.highAvailability.state",
         "requireSecureTransport.isConfigPendingRestart",
         "tlsVersion.isConfigPendingRestart",
+        "auditLogEnabled.isConfigPendingRestart",
+        "auditLogEvents.isConfigPendingRestart",
     )

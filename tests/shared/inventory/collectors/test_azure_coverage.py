@@ -86,6 +86,39 @@ def _alert(operation: str, enabled: bool) -> list[dict]:
     ]
 
 
+def _firewall_rule(start: str, end: str) -> dict:
+    return {"name": f"rule-{start}-{end}", "properties": {"startIpAddress": start, "endIpAddress": end}}
+
+
+def _contact(emails="security@contoso.com", roles=("Owner",), alerts="On", severity="Low") -> dict:
+    return {
+        "name": "default",
+        "properties": {
+            "emails": emails,
+            "notificationsByRole": {"state": "On", "roles": list(roles)},
+            "alertNotifications": {"state": alerts, "minimalSeverity": severity},
+        },
+    }
+
+
+def _on(category: str) -> dict:
+    return {"category": category, "enabled": True}
+
+
+def _setting(
+    logs: list[dict],
+    workspace: str = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law",
+) -> dict:
+    return {"name": "setting", "properties": {"workspaceId": workspace, "logs": logs}}
+
+
+def _item(name: str, exp: int | None = None, enabled: bool = True) -> dict:
+    attributes = {"enabled": enabled, "created": 1596493796, "updated": 1596493796}
+    if exp is not None:
+        attributes["exp"] = exp
+    return {"name": name, "properties": {"attributes": attributes}}
+
+
 FLIPS: dict[str, tuple[dict, dict]] = {
     **{
         f"pol_azure_defender_{suffix}_on": (
@@ -325,6 +358,64 @@ FLIPS: dict[str, tuple[dict, dict]] = {
         {"properties.privateEndpointConnections": APPROVED},
         {"properties.privateEndpointConnections": []},
     ),
+    # Server parameters and firewall rules of PostgreSQL (detail GETs recorded in the fixture).
+    **{
+        f"pol_azure_postgresql_{name}": ({f"{into}.value": "on"}, {f"{into}.value": "off"})
+        for name, into in {
+            "log_checkpoints": "logCheckpoints",
+            "log_connections": "logConnections",
+            "log_disconnections": "logDisconnections",
+            "connection_throttling": "connectionThrottling",
+        }.items()
+    },
+    "pol_azure_postgresql_log_retention": ({"logRetentionDays.value": "4"}, {"logRetentionDays.value": "3"}),
+    "pol_azure_postgresql_azure_services_access": (
+        {"firewallRules": [_firewall_rule("203.0.113.0", "203.0.113.255")]},
+        {"firewallRules": [_firewall_rule("203.0.113.0", "203.0.113.255"), _firewall_rule("0.0.0.0", "0.0.0.0")]},
+    ),
+    "pol_azure_postgresql_firewall_allow_all": (
+        {"firewallRules": [_firewall_rule("0.0.0.0", "0.0.0.0")]},
+        {"firewallRules": [_firewall_rule("0.0.0.0", "255.255.255.255")]},
+    ),
+    "pol_azure_mysql_audit_log_enabled": ({"auditLogEnabled.value": "ON"}, {"auditLogEnabled.value": "OFF"}),
+    "pol_azure_mysql_audit_log_connections": (
+        {"auditLogEvents.value": "DDL,CONNECTION"},
+        {"auditLogEvents.value": "DDL,DML"},
+    ),
+    # The subscription's security contacts and diagnostic settings.
+    "pol_azure_security_contact_email": (
+        {"securityContacts": [_contact(emails="soc@contoso.com")]},
+        {"securityContacts": [_contact(emails="")]},
+    ),
+    "pol_azure_security_alerts_to_owners": (
+        {"securityContacts": [_contact(roles=["Owner"])]},
+        {"securityContacts": [_contact(roles=["Contributor"])]},
+    ),
+    "pol_azure_security_alert_notifications": (
+        {"securityContacts": [_contact(severity="High")]},
+        {"securityContacts": [_contact(alerts="Off")]},
+    ),
+    "pol_azure_activity_log_exported": (
+        {"diagnosticSettings": [_setting([{"category": "Administrative", "enabled": True}])]},
+        {"diagnosticSettings": [_setting([{"category": "Administrative", "enabled": True}], workspace="")]},
+    ),
+    "pol_azure_activity_log_categories": (
+        {"diagnosticSettings": [_setting([_on(c) for c in ("Administrative", "Alert", "Policy", "Security")])]},
+        {"diagnosticSettings": [_setting([_on(c) for c in ("Administrative", "Alert", "Policy")])]},
+    ),
+    # Key Vault: keys, secrets and the vault's diagnostic settings.
+    "pol_azure_keyvault_key_expiry": (
+        {"keys": [_item("k1", exp=1830297600), _item("old", enabled=False)]},
+        {"keys": [_item("k1", exp=1830297600), _item("k2")]},
+    ),
+    "pol_azure_keyvault_secret_expiry": (
+        {"secrets": []},
+        {"secrets": [_item("s1")]},
+    ),
+    "pol_azure_keyvault_logging": (
+        {"diagnosticSettings": [_setting([_on("AuditEvent")])]},
+        {"diagnosticSettings": [_setting([{"category": "AuditEvent", "enabled": False}])]},
+    ),
 }
 
 
@@ -467,3 +558,28 @@ def test_role_assignment_rights_taken_back_by_not_actions_pass():
     assert POLICIES["pol_azure_custom_role_no_role_assignment_write"].fails(contributor_like) is False
     owner_like = changed(contributor_like, {"properties.permissions": OWNER})
     assert POLICIES["pol_azure_custom_role_no_role_assignment_write"].fails(owner_like) is True
+
+
+def test_detail_answers_of_older_types_reach_the_policies_from_the_real_shapes():
+    """The fixtures' recorded ARM answers, as the live collector attaches them, give each new
+    detail policy the verdict their content implies."""
+    postgres = live_documents("azure.postgresql.server")
+    assert {pid: POLICIES[pid].fails(postgres["psql-dev"]) for pid in FLIPS if "postgresql" in pid} == {
+        "pol_azure_postgresql_log_checkpoints": True,
+        "pol_azure_postgresql_log_connections": False,
+        "pol_azure_postgresql_log_disconnections": True,
+        "pol_azure_postgresql_connection_throttling": True,
+        "pol_azure_postgresql_log_retention": True,
+        "pol_azure_postgresql_azure_services_access": True,
+        "pol_azure_postgresql_firewall_allow_all": True,
+    }
+    assert not any(POLICIES[pid].fails(postgres["psql-prod"]) for pid in FLIPS if "postgresql" in pid)
+    subscriptions = live_documents("azure.resources.subscription")
+    contact_and_logs = [pid for pid in FLIPS if "security_" in pid or "activity_log" in pid]
+    assert len(contact_and_logs) == 5
+    assert not any(POLICIES[pid].fails(subscriptions["Contoso Production"]) for pid in contact_and_logs)
+    assert all(POLICIES[pid].fails(subscriptions["Contoso Sandbox"]) for pid in contact_and_logs)
+    vaults = live_documents("azure.keyvault.vault")
+    vault_policies = ["pol_azure_keyvault_key_expiry", "pol_azure_keyvault_secret_expiry", "pol_azure_keyvault_logging"]
+    assert [POLICIES[pid].fails(vaults["kv-prod"]) for pid in vault_policies] == [False, False, False]
+    assert [POLICIES[pid].fails(vaults["kv-dev"]) for pid in vault_policies] == [True, True, True]

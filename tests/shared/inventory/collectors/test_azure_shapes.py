@@ -115,9 +115,18 @@ def test_export_rows_without_details_fail_the_detail_policies():
     for resource_type, policy_ids in {
         "azure.sql.server": ["pol_azure_sql_auditing", "pol_azure_sql_firewall_allow_all"],
         "azure.sql.database": ["pol_azure_sql_database_tde"],
-        "azure.postgresql.server": ["pol_azure_postgresql_require_ssl"],
+        "azure.postgresql.server": [
+            "pol_azure_postgresql_require_ssl",
+            "pol_azure_postgresql_log_connections",
+            "pol_azure_postgresql_azure_services_access",
+        ],
+        "azure.keyvault.vault": ["pol_azure_keyvault_key_expiry", "pol_azure_keyvault_logging"],
         "azure.web.app": ["pol_azure_webapp_min_tls", "pol_azure_webapp_ftp_disabled"],
-        "azure.resources.subscription": ["pol_azure_alert_nsg_write"],
+        "azure.resources.subscription": [
+            "pol_azure_alert_nsg_write",
+            "pol_azure_security_contact_email",
+            "pol_azure_activity_log_categories",
+        ],
     }.items():
         for resource in from_rows(load(resource_type)["rows"]):
             assert {pid: verdict(pid, resource.document) for pid in policy_ids} == dict.fromkeys(policy_ids, "fail")
@@ -212,6 +221,33 @@ def test_outbound_and_narrow_sources_open_nothing_and_udp_rdp_is_open():
         ssh_and_rdp(rule("rdp-udp", 100, "Allow", "Internet", "3389", protocol="Udp"))["pol_azure_nsg_rdp_open"]
         == "fail"
     )
+
+
+def nsg_verdicts(*rules) -> dict[str, str]:
+    document = {"name": "nsg", "internetOpenPorts": internet_open_ports({"securityRules": list(rules)})}
+    return {pid: verdict(pid, document) for pid in ("pol_azure_nsg_udp_open", "pol_azure_nsg_http_open")}
+
+
+def test_udp_and_web_ports_from_the_internet_are_judged_in_priority_order():
+    dns = rule("dns", 200, "Allow", "Internet", "53", protocol="Udp")
+    assert nsg_verdicts(dns)["pol_azure_nsg_udp_open"] == "fail"
+    assert (
+        nsg_verdicts(rule("deny-udp", 100, "Deny", "*", "*", protocol="Udp"), dns)["pol_azure_nsg_udp_open"] == "pass"
+    )
+    # A TCP-only deny does not shadow UDP; a UDP rule opens no web port.
+    assert nsg_verdicts(rule("deny-tcp", 100, "Deny", "*", "*"), dns) == {
+        "pol_azure_nsg_udp_open": "fail",
+        "pol_azure_nsg_http_open": "pass",
+    }
+    web = rule("web", 300, "Allow", "*", ["80-8443"])
+    assert nsg_verdicts(web)["pol_azure_nsg_http_open"] == "fail"
+    assert (
+        nsg_verdicts(rule("deny-web", 100, "Deny", "Internet", ["80", "443"]), web)["pol_azure_nsg_http_open"] == "pass"
+    )
+    assert nsg_verdicts(rule("office", 100, "Allow", "203.0.113.0/24", "443")) == {
+        "pol_azure_nsg_udp_open": "pass",
+        "pol_azure_nsg_http_open": "pass",
+    }
 
 
 def test_default_rules_close_what_no_custom_rule_opens():
