@@ -66,6 +66,7 @@ bench: migrate
 	$(WITH_KEYS) $(BIN)/python -m bench.write_path
 	$(WITH_KEYS) $(BIN)/python -m bench.upload
 	$(WITH_KEYS) $(BIN)/python -m bench.read_load --rate 10 --seconds 90
+	$(WITH_KEYS) $(BIN)/python -m bench.findings_read --rate 10 --seconds 90
 	$(WITH_KEYS) $(BIN)/python -m bench.report_render
 	$(WITH_KEYS) $(BIN)/python -m bench.estate_scale --sizes $(BENCH_SIZES)
 
@@ -73,6 +74,7 @@ bench: migrate
 bench-quick: migrate
 	$(WITH_KEYS) $(BIN)/python -m bench.write_path --rows 20000
 	$(WITH_KEYS) $(BIN)/python -m bench.estate_scale --sizes 1000
+	$(WITH_KEYS) $(BIN)/python -m bench.findings_read --findings 20000 --noise-tenants 1 --rate 10 --seconds 5
 
 # With a Docker engine, `up`/`down` run docker-compose.yml; without one, the same services run
 # here as background processes (PostgreSQL and Redis are then the machine's own).
@@ -118,7 +120,7 @@ lint: install
 	$(BIN)/ruff check .
 
 docs: install
-	$(BIN)/python -m devkit.docs
+	$(BIN)/python -m cli.docs
 
 clean: down
 	rm -rf $(RUN) $(VENV) *.egg-info

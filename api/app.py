@@ -12,6 +12,7 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
         accounts,
         attestations,
         events,
+        findings,
         notifications,
         policies,
         reports,
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, *, celery=None) -> Flask:
     app.register_blueprint(policies.policies)
     app.register_blueprint(policies.frameworks)
     app.register_blueprint(attestations.bp)
+    app.register_blueprint(findings.findings)
+    app.register_blueprint(findings.mute_rules)
 
     @app.get("/healthz")
     def healthz():

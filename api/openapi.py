@@ -15,7 +15,9 @@ from shared.accounts import service as accounts
 from shared.attestations import service as attestations
 from shared.catalog.frameworks import FrameworkQuerySchema, FrameworkSchema
 from shared.catalog.policies import PolicyQuerySchema
-from shared.inventory import resources, uploads
+from shared.findings import queries as findings
+from shared.findings import rules as mute_rules
+from shared.inventory import history, resources, uploads
 from shared.notifications.schemas import (
     ChannelListQuerySchema,
     ChannelPatchSchema,
@@ -49,6 +51,9 @@ BODIES = {
         "multipart/form-data": responses.ATTESTATION_UPLOAD,
     },
     "attestations.revoke_attestation": attestations.RevokeRequestSchema,
+    "mute_rules.create_rule": mute_rules.MuteRuleRequestSchema,
+    "mute_rules.update_rule": mute_rules.MuteRuleRequestSchema(partial=True),
+    "mute_rules.disable_rule": mute_rules.DisableRequestSchema,
     # Events are the clouds' own formats, recognised by their fields (shared/triggers.py).
     "events.accept_events": {
         "description": "An EventBridge/CloudTrail event, an Event Grid batch or a Cloud Asset feed message",
@@ -61,6 +66,7 @@ QUERIES = {
     "reports.get_report": reports.ReportQuerySchema,
     "accounts.list_accounts": accounts.AccountListQuerySchema,
     "resources.list_resources": resources.ResourceQuerySchema,
+    "resources.get_history": history.HistoryQuerySchema,
     "policies.list_policies": PolicyQuerySchema,
     "frameworks.list_frameworks": FrameworkQuerySchema,
     "schedules.list_schedules": schedules.ScheduleListQuerySchema,
@@ -69,6 +75,8 @@ QUERIES = {
     "reports.get_evidence_pack": evidence.EvidenceQuerySchema,
     "attestations.list_attestations": attestations.AttestationQuerySchema,
     "attestations.control_attestations": attestations.AttestationQuerySchema(exclude=("framework", "control")),
+    "findings.list_findings": findings.FindingQuerySchema,
+    "mute_rules.list_rules": mute_rules.MuteRuleQuerySchema,
 }
 # Success answers, by endpoint: the schema of the body each view renders (a DELETE without one is a 204).
 RESPONSES = {
@@ -86,6 +94,7 @@ RESPONSES = {
     "accounts.push_inventory": responses.InventoryPushedSchema,
     "resources.list_resources": responses.ResourceListSchema,
     "resources.get_resource": responses.ResourceDetailsSchema,
+    "resources.get_history": responses.ResourceHistorySchema,
     "policies.list_policies": responses.PolicyListSchema,
     "policies.get_policy": responses.PolicyDetailsSchema,
     "policies.create_policy": responses.PolicyDetailsSchema,
@@ -115,6 +124,13 @@ RESPONSES = {
     "attestations.get_attestation": responses.AttestationSchema,
     "attestations.get_evidence": responses.EVIDENCE_FILE_CONTENT,
     "attestations.revoke_attestation": responses.AttestationSchema,
+    "findings.list_findings": responses.FindingListSchema,
+    "findings.get_finding": responses.FindingDetailsSchema,
+    "mute_rules.create_rule": responses.MuteRuleSchema,
+    "mute_rules.list_rules": responses.MuteRuleListSchema,
+    "mute_rules.get_rule": responses.MuteRuleSchema,
+    "mute_rules.update_rule": responses.MuteRuleSchema,
+    "mute_rules.disable_rule": responses.MuteRuleSchema,
 }
 # Answers of one endpoint besides its main success one and the ERRORS of all: (status, description, schema).
 ALSO = {

@@ -16,7 +16,10 @@ bp = Blueprint("reports", __name__, url_prefix="/v1/scans")
 def get_report(scan_id: str):
     """A finished scan's report (?format=json, csv, ocsf or html), streamed."""
     query = load(reports.ReportQuerySchema(), request.args.to_dict())
-    report = reports.render_report(services(), tenant_id(), scan_id, query["format"], base_url=base_url())
+    include_muted = query["muted"] == "include"
+    report = reports.render_report(
+        services(), tenant_id(), scan_id, query["format"], base_url=base_url(), include_muted=include_muted
+    )
     return Response(report.chunks, content_type=report.format.media_type, headers=report.headers)
 
 

@@ -152,6 +152,7 @@ class ScanResultsSchema(Schema):
     compliance_score = fields.Float(required=True, allow_none=True)
     previous_score = fields.Float(required=True, allow_none=True)
     total_violations = fields.Integer(required=True)
+    muted_violations = fields.Integer(metadata={"description": "violations mute rules cover: in none of the figures"})
     new_violations = fields.Integer(required=True, allow_none=True)
     resolved_violations = fields.Integer(required=True, allow_none=True)
     violation_breakdown = fields.Nested(SeverityCountsSchema, required=True)
@@ -235,8 +236,13 @@ def _mappings(**kwargs) -> fields.Dict:
     )
 
 
+class MutedSchema(Schema):
+    rule_id = fields.String(required=True, metadata={"description": "the mute rule that covers it"})
+
+
 class ViolationSchema(Schema):
     id = fields.String(required=True)
+    finding_id = fields.String(required=True, metadata={"description": "GET /v1/findings/<id>"})
     policy_id = fields.String(required=True)
     title = fields.String(required=True)
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
@@ -245,6 +251,7 @@ class ViolationSchema(Schema):
     resource = fields.Nested(ViolationResourceSchema, required=True)
     remediation = fields.Nested(ViolationRemediationSchema, required=True)
     frameworks = _mappings(required=True)
+    muted = fields.Nested(MutedSchema, required=True, allow_none=True)
 
 
 class ViolationListSchema(Schema):
@@ -426,6 +433,8 @@ class ResourceViolationSchema(Schema):
     status_extended = fields.String(required=True)
     is_new = fields.Boolean(required=True, allow_none=True)
     scan_id = fields.String(required=True)
+    finding_id = fields.String(required=True)
+    muted = fields.Nested("MutedSchema", required=True, allow_none=True)
 
 
 class ResourceDetailsSchema(ResourceSchema):
@@ -435,6 +444,43 @@ class ResourceDetailsSchema(ResourceSchema):
         required=True,
         metadata={"description": "in the last scan that saw the resource"},
     )
+
+
+class PatchOperationSchema(Schema):
+    """One RFC 6902 operation; `path` and `from` are JSON Pointers into the configuration."""
+
+    op = fields.String(required=True, validate=validate.OneOf(("add", "remove", "replace", "move", "copy", "test")))
+    path = fields.String(required=True)
+    value = fields.Raw(allow_none=True, metadata={"description": "add, replace and test"})
+    from_ = fields.String(data_key="from", metadata={"description": "move and copy"})
+
+
+class ResourceVersionSchema(Schema):
+    version = fields.Integer(required=True)
+    config_hash = fields.String(required=True)
+    scan_id = fields.String(required=True, allow_none=True, metadata={"description": "null for an upload"})
+    recorded_at = fields.DateTime(required=True)
+    changes = fields.List(
+        fields.Nested(PatchOperationSchema),
+        required=True,
+        metadata={"description": "JSON Patch from the previous version; [] for the first"},
+    )
+    configuration = fields.Dict(metadata={"description": "with `include=configuration`"})
+
+
+class HistoryPaginationSchema(Schema):
+    limit = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+    next_before = fields.Integer(required=True, allow_none=True, metadata={"description": "pass as `before`"})
+
+
+class ResourceHistorySchema(Schema):
+    resource_id = fields.String(required=True)
+    current_version = fields.Integer(required=True)
+    versions = fields.List(
+        fields.Nested(ResourceVersionSchema), required=True, metadata={"description": "newest first"}
+    )
+    pagination = fields.Nested(HistoryPaginationSchema, required=True)
 
 
 # --- policies and frameworks (shared/policies/custom.py) ----------------------------------------
@@ -788,3 +834,99 @@ EVIDENCE_PACK_CONTENT = {
     "text/csv": {"type": "string", "description": "`format=csv`: one row per control and failing resource"},
     "text/html": {"type": "string", "description": "`format=html`: a printable page"},
 }
+
+
+# --- findings and mute rules (shared/findings) ---------------------------------------------------
+
+
+class FindingSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("open", "resolved", "muted")))
+    policy_id = fields.String(required=True)
+    title = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    status_extended = fields.String(required=True)
+    resource = fields.Nested(ViolationResourceSchema, required=True)
+    first_seen_at = fields.String(required=True)
+    last_seen_at = fields.String(required=True)
+    status_changed_at = fields.String(required=True)
+    resolved_at = fields.String(required=True, allow_none=True)
+    first_scan_id = fields.String(required=True)
+    last_scan_id = fields.String(required=True)
+    muted = fields.Nested(MutedSchema, required=True, allow_none=True)
+    frameworks = _mappings(required=True)
+
+
+class FindingPaginationSchema(Schema):
+    limit = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={"description": "pass as `cursor`"})
+
+
+class FindingListSchema(Schema):
+    findings = fields.List(fields.Nested(FindingSchema), required=True)
+    pagination = fields.Nested(FindingPaginationSchema, required=True)
+
+
+class FindingEventSchema(Schema):
+    status = fields.String(required=True)
+    reason = fields.String(required=True)
+    at = fields.String(required=True)
+    scan_id = fields.String(required=True, allow_none=True)
+    mute_rule_id = fields.String(required=True, allow_none=True)
+
+
+class FindingScanSchema(Schema):
+    scan_id = fields.String(required=True)
+    completed_at = fields.String(required=True, allow_none=True)
+    muted = fields.Boolean(required=True)
+
+
+class IntroducedBySchema(Schema):
+    resource_id = fields.String(required=True, allow_none=True)
+    version = fields.Integer(required=True)
+    scan_id = fields.String(required=True, allow_none=True)
+    recorded_at = fields.String(required=True)
+    history = fields.String(required=True, allow_none=True, metadata={"description": "the resource's history"})
+
+
+class FindingDetailsSchema(FindingSchema):
+    history = fields.List(fields.Nested(FindingEventSchema), required=True)
+    scans = fields.List(fields.Nested(FindingScanSchema), required=True)
+    introduced_by = fields.Nested(IntroducedBySchema, required=True, allow_none=True)
+
+
+class MuteAppliedSchema(Schema):
+    findings_changed = fields.Integer(required=True)
+    scans_recounted = fields.List(fields.String(), required=True)
+
+
+class MuteRuleChangeSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(("created", "updated", "disabled", "expired")))
+    at = fields.String(required=True)
+    by = fields.Nested(KeyRefSchema, required=True, allow_none=True)
+    rule = fields.Dict(required=True)
+
+
+class MuteRuleSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    reason = fields.String(required=True)
+    policy_ids = fields.List(fields.String(), required=True)
+    account_ids = fields.List(fields.String(), required=True)
+    regions = fields.List(fields.String(), required=True)
+    resources = fields.List(fields.String(), required=True)
+    tags = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    expires_at = fields.String(required=True, allow_none=True)
+    enabled = fields.Boolean(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(("active", "expired", "disabled")))
+    created_by = fields.Nested(KeyRefSchema, required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    applied = fields.Nested(MuteAppliedSchema, metadata={"description": "what the change did to findings and scans"})
+    history = fields.List(fields.Nested(MuteRuleChangeSchema))
+
+
+class MuteRuleListSchema(Schema):
+    mute_rules = fields.List(fields.Nested(MuteRuleSchema), required=True)
+    pagination = fields.Nested(PaginationSchema, required=True)

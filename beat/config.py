@@ -26,6 +26,8 @@ def beat_settings(settings: Settings) -> dict:
             "scans-reap": {"task": "scans-reap", "schedule": 30.0, "options": {"queue": "housekeeping"}},
             # Future scans (execution.start_at) join their queue within 15 s of their time.
             "scans-start-due": {"task": "scans-start-due", "schedule": 15.0, "options": {"queue": "housekeeping"}},
+            # Mute rules whose expiry came stop muting within 30 s (findings and latest scans recounted).
+            "mutes-expire": {"task": "mutes-expire", "schedule": 30.0, "options": {"queue": "housekeeping"}},
             # Hourly: retention deletes expired violations in batches (POLICYCORTEX_RETENTION_DAYS).
             "scans-purge": {"task": "scans-purge", "schedule": 3600.0, "options": {"queue": "housekeeping"}},
             "schedules-reconcile": {

@@ -55,7 +55,7 @@ def policies() -> None:
 @policies.command("coverage")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--markdown", is_flag=True, help="Print the README's table.")
-@click.option("--provider", type=click.Choice(["aws", "azure", "gcp"]), help="Only this provider.")
+@click.option("--provider", type=click.Choice(["aws", "azure", "gcp", "hybrid"]), help="Only this provider.")
 def policies_coverage(as_json: bool, markdown: bool, provider: str | None) -> None:
     """Resource types and built-in policies per provider and service."""
     rows = [row for row in service_counts() if not provider or row["provider"] == provider]

@@ -25,35 +25,84 @@ from shared.platform.settings import Settings
 from shared.scans.render import progress_text
 
 REGIONS = ("us-east-1", "eu-west-1")
+# An on-premises datacenter as its inventory tooling would push it, in the hybrid types: an edge
+# firewall that opens SSH to the internet (its RDP allow is shadowed by a deny), a MinIO bucket
+# without encryption at rest, a host that still takes SSH passwords and a database without an audit log.
 DATACENTER = {
     "resources": [
         {
-            "type": "aws.ec2.security-group",
+            "type": "hybrid.firewall",
             "id": "fw-edge-01",
             "name": "dc-edge-firewall",
             "region": "dc-frankfurt",
             "document": {
-                "GroupId": "fw-edge-01",
-                "GroupName": "dc-edge-firewall",
-                "IpPermissionsEgress": [],
-                "IpPermissions": [
+                "rules": [
                     {
-                        "IpProtocol": "tcp",
-                        "FromPort": 22,
-                        "ToPort": 22,
-                        "Ports": "22-22",
-                        "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-                        "Ipv6Ranges": [],
-                    }
-                ],
+                        "name": "deny-rdp",
+                        "action": "deny",
+                        "direction": "inbound",
+                        "protocol": "tcp",
+                        "ports": "3389",
+                        "sources": ["0.0.0.0/0"],
+                        "priority": 100,
+                        "enabled": True,
+                    },
+                    {
+                        "name": "allow-ssh-and-rdp",
+                        "action": "allow",
+                        "direction": "inbound",
+                        "protocol": "tcp",
+                        "ports": ["22", "3389"],
+                        "sources": ["0.0.0.0/0"],
+                        "priority": 200,
+                        "enabled": True,
+                    },
+                    {
+                        "name": "allow-https",
+                        "action": "allow",
+                        "direction": "inbound",
+                        "protocol": "tcp",
+                        "ports": "443",
+                        "sources": ["0.0.0.0/0"],
+                        "priority": 300,
+                        "enabled": True,
+                    },
+                ]
             },
         },
         {
-            "type": "aws.s3.bucket",
+            "type": "hybrid.storage",
             "id": "minio-backups",
-            "uid": "arn:aws:s3:::minio-backups",
+            "name": "minio-backups",
             "region": "dc-frankfurt",
-            "document": {"Name": "minio-backups", "Versioning": {"Status": "Enabled"}},
+            "document": {"encryption_at_rest": False, "public_access": False, "versioning": True},
+        },
+        {
+            "type": "hybrid.host",
+            "id": "app-01",
+            "name": "app-01.dc-frankfurt",
+            "region": "dc-frankfurt",
+            "document": {
+                "hostname": "app-01.dc-frankfurt",
+                "os": {"name": "Ubuntu", "version": "22.04", "end_of_life": False},
+                "disk_encryption": True,
+                "ssh": {"password_authentication": True, "root_login": False},
+                "endpoint_protection": True,
+                "patched_at": "2026-11-30T02:00:00Z",
+            },
+        },
+        {
+            "type": "hybrid.database",
+            "id": "orders-db",
+            "name": "orders-db",
+            "region": "dc-frankfurt",
+            "document": {
+                "engine": "postgresql",
+                "version": "15.6",
+                "tls_required": True,
+                "audit_logging": False,
+                "backups_enabled": True,
+            },
         },
     ]
 }
@@ -164,7 +213,7 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
             scan["status"] == "completed"
             and not scan["results"]["errors"]
             and known <= seen
-            and all(by_provider[p] for p in ("aws", "azure", "gcp"))
+            and all(by_provider[p] for p in ("aws", "azure", "gcp", "hybrid"))
         )
         say(
             f"scan {scan['status']}: {len(found)} violations across {len(by_provider)} providers; every known AWS "

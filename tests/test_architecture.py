@@ -169,6 +169,7 @@ LAYERS = (
     "policies",
     "catalog",
     "attestations",
+    "findings",
     "notifications",
     "scans",
     "schedules",

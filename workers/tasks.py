@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from shared.platform.context import Services
 from shared.scans.finalizer import finalize_scan
 from shared.scans.housekeeping import reap_stuck_scans
+from shared.scans.mutes import expire_due as expire_rules
 from shared.scans.planner import plan_scan
 from shared.scans.retention import purge_expired_violations
 from shared.scans.runner import record_crash, run_shard
@@ -185,3 +186,10 @@ def schedules_reconcile(self) -> dict:
 @shared_task(name="scans-purge", bind=True)
 def scans_purge(self) -> dict:
     return purge_expired_violations(services(self))
+
+
+# Periodic (beat_schedule): mute rules whose expiry came are recorded as expired and stop muting.
+# Not retried: the next period runs it again.
+@shared_task(name="mutes-expire", bind=True)
+def mutes_expire(self) -> dict:
+    return expire_rules(services(self))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.platform.db import Base, public_id_default, utcnow
@@ -36,6 +36,25 @@ class Resource(Base):
     config_hash: Mapped[str] = mapped_column(String(64))
     # When config_hash last changed: incremental scans re-evaluate only what changed since their baseline.
     config_changed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    # The number of configurations recorded in resource_versions (it grows when config_hash changes).
+    config_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_scan_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class ResourceVersion(Base):
+    """One configuration of a resource, recorded when its hash changed (volatile fields excluded),
+    with the scan that saw it: the resource's history, and what introduced a finding."""
+
+    __tablename__ = "resource_versions"
+    __table_args__ = (UniqueConstraint("resource_id", "version", name="uq_resource_versions_version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict]
+    scan_id: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

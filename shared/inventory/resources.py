@@ -1,5 +1,5 @@
-"""The resources every scan and upload saw: one row per resource per account, upserted in bulk,
-browsed by callers."""
+"""The resources every scan and upload saw: one row per resource per account, upserted in bulk
+with a version recorded whenever a configuration changes, browsed by callers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.inventory.collectors.base import CollectedResource
-from shared.inventory.models import Resource
+from shared.inventory.models import Resource, ResourceVersion
 from shared.platform.bulk import Stage
 from shared.platform.durations import iso
 from shared.platform.errors import NotFound
@@ -41,8 +41,9 @@ def upsert_resources(
     scan_id: str | None = None,
 ) -> None:
     """Upsert resources (unique uids) into the account's inventory: COPY into a staging table,
-    then one INSERT ... ON CONFLICT. What a scan or an upload sees refreshes `last_seen`, and
-    `config_changed_at` moves only when the hash does."""
+    then one statement. What a scan or an upload sees refreshes `last_seen`; when the hash moves (or
+    the resource is new), `config_changed_at` moves, `config_version` grows and the configuration is
+    recorded in resource_versions with the scan that saw it."""
     if not resources:
         return
     RESOURCE_STAGE.load(
@@ -56,6 +57,7 @@ def upsert_resources(
         "first_seen": literal(now),
         "last_seen": literal(now),
         "config_changed_at": literal(now),
+        "config_version": literal(1),
     }
     if scan_id:
         constants["last_scan_id"] = literal(scan_id)
@@ -67,12 +69,44 @@ def upsert_resources(
         name: getattr(excluded, name)
         for name in ("name", "region", "resource_type", "config", "config_hash", "last_seen")
     }
-    changes["config_changed_at"] = case(
-        (table.config_hash != excluded.config_hash, excluded.last_seen), else_=table.config_changed_at
-    )
+    moved = table.config_hash.is_distinct_from(excluded.config_hash)
+    changes["config_changed_at"] = case((moved, excluded.last_seen), else_=table.config_changed_at)
+    changes["config_version"] = case((moved, table.config_version + 1), else_=table.config_version)
     if scan_id:
         changes["last_scan_id"] = excluded.last_scan_id
-    session.execute(stmt.on_conflict_do_update(constraint="uq_resources_account_uid", set_=changes))
+    upserted = (
+        stmt.on_conflict_do_update(constraint="uq_resources_account_uid", set_=changes)
+        .returning(
+            table.id,
+            table.tenant_id,
+            table.config_version,
+            table.config_hash,
+            table.config,
+            # RETURNING sees only the new row: a new row, or a moved hash, set config_changed_at to now.
+            (table.config_changed_at == table.last_seen).label("changed"),
+        )
+        .cte("upserted")
+    )
+    recorded = select(
+        upserted.c.id,
+        upserted.c.tenant_id,
+        upserted.c.config_version,
+        upserted.c.config_hash,
+        upserted.c.config,
+        literal(scan_id, ResourceVersion.__table__.c.scan_id.type),
+        literal(now),
+    ).where(upserted.c.changed)
+    versions = (
+        insert(ResourceVersion)
+        .from_select(
+            ["resource_id", "tenant_id", "version", "config_hash", "config", "scan_id", "recorded_at"], recorded
+        )
+        # `changed` is also true for a resource upserted twice with the same `now` (an upload
+        # that names it in two batches) and an unchanged hash: its version is recorded already.
+        .on_conflict_do_nothing(constraint="uq_resource_versions_version")
+        .add_cte(upserted)
+    )
+    session.execute(versions)
 
 
 class ResourceQuerySchema(Schema):

@@ -22,6 +22,7 @@ from shared.inventory.collectors.gcp.shaping import is_asset, json_names
 from shared.inventory.collectors.providers import resource_types
 from shared.inventory.models import Resource
 from shared.inventory.resources import upsert_resources
+from shared.inventory.tags import with_tags
 from shared.platform import jsonin
 from shared.platform.context import Services
 from shared.platform.db import utcnow
@@ -233,7 +234,9 @@ def _pushed(upload: _Upload, item: Any, field: str) -> None:
     if upload.accepts(field, item):
         ident, kind, region = item["id"], item["type"], item.get("region", GLOBAL_REGION)
         uid, name = item.get("uid") or ident, item.get("name") or ident
-        document = resource_types.get(kind).pushed(item["document"])
+        spec = resource_types.get(kind)
+        # Tags are derived again, within the provider's limits, whatever `tags` the upload claims.
+        document = with_tags(spec.provider, spec.pushed(item["document"]))
         upload.store([CollectedResource(uid, ident, name, kind, region, document)])
 
 

@@ -4,7 +4,8 @@ compare against."""
 from shared.accounts.models import CloudAccount
 from shared.attestations.models import Attestation, AttestationRevocation
 from shared.catalog.models import CustomFramework, CustomPolicy
-from shared.inventory.models import Resource
+from shared.findings.models import Finding, FindingEvent, MuteRule, MuteRuleChange
+from shared.inventory.models import Resource, ResourceVersion
 from shared.notifications.models import NotificationChannel, NotificationDelivery
 from shared.platform.db import Base
 from shared.remediation.models import RemediationAttempt
@@ -20,10 +21,15 @@ __all__ = [
     "CloudAccount",
     "CustomFramework",
     "CustomPolicy",
+    "Finding",
+    "FindingEvent",
+    "MuteRule",
+    "MuteRuleChange",
     "NotificationChannel",
     "NotificationDelivery",
     "RemediationAttempt",
     "Resource",
+    "ResourceVersion",
     "Scan",
     "ScanShard",
     "Schedule",

@@ -39,6 +39,11 @@ class ScanReport:
     catalog: Catalog
     generated_at: datetime
     db: Database
+    # Violations mute rules cover are listed (marked muted; OCSF status Suppressed) unless left out.
+    include_muted: bool = True
+
+    def _kept(self) -> list:
+        return [] if self.include_muted else [Violation.muted_by.is_(None)]
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -73,7 +78,7 @@ class ScanReport:
         however large the scan, one batch at a time is in memory. Opened lazily, when the response is sent."""
         query = (
             select(Violation)
-            .where(Violation.scan_id == self.scan.id)
+            .where(Violation.scan_id == self.scan.id, *self._kept())
             .order_by(SEVERITY_RANK, Violation.policy_id, Violation.resource_uid, Violation.id)
             .execution_options(yield_per=STREAM_BATCH)
         )
@@ -81,11 +86,11 @@ class ScanReport:
             yield from session.scalars(query)
 
     def policy_totals(self) -> dict[str, tuple[int, int]]:
-        """Violations and effort minutes per policy."""
+        """Violations and effort minutes per policy (of those the report lists)."""
         with self.db.session() as session:
             rows = session.execute(
                 select(Violation.policy_id, func.count(), func.sum(Violation.effort_minutes))
-                .where(Violation.scan_id == self.scan.id)
+                .where(Violation.scan_id == self.scan.id, *self._kept())
                 .group_by(Violation.policy_id)
             )
             return {policy_id: (count, int(effort)) for policy_id, count, effort in rows}
@@ -95,7 +100,9 @@ class ScanReport:
         return results.render_violation(row, self.catalog)
 
 
-def load_report(svc: Services, tenant_id: str, scan_id: str, *, base_url: str) -> ScanReport:
+def load_report(
+    svc: Services, tenant_id: str, scan_id: str, *, base_url: str, include_muted: bool = True
+) -> ScanReport:
     """The report of a finished scan of the tenant: 404 for an unknown or another tenant's scan,
     409 while it is pending or running (its results are not derived yet)."""
     with svc.db.session() as session:
@@ -127,6 +134,7 @@ def load_report(svc: Services, tenant_id: str, scan_id: str, *, base_url: str) -
         catalog=catalog,
         generated_at=utcnow(),
         db=svc.db,
+        include_muted=include_muted,
     )
 
 

@@ -29,6 +29,7 @@ COLUMNS = (
     "effort",
     "remediation_action",
     "remediation_status",
+    "muted_by",
 )
 # A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection): resource
 # names come from the cloud, so such cells are written with a leading apostrophe.
@@ -74,6 +75,7 @@ def render_csv(report: ScanReport) -> Iterator[str]:
             remediation["effort"],
             remediation["action"],
             remediation["status"],
+            (violation["muted"] or {}).get("rule_id"),
         )
         writer.writerow([cell(value) for value in values])
         yield buffer.getvalue()

@@ -30,9 +30,9 @@ from shared.platform.schemas import Closed
 from shared.reports.csv_report import cell
 from shared.reports.html_report import BANNERS, CONTENT_SECURITY_POLICY, environment
 from shared.scans import results, service
-from shared.scans.finalizer import merge_stats
-from shared.scans.models import Scan, ScanShard, Violation
+from shared.scans.models import Scan, Violation
 from shared.scans.schemas import TERMINAL_STATUSES
+from shared.scans.summary import scan_stats
 
 FORMAT_VERSION = 1
 STREAM_BATCH = 1000
@@ -120,7 +120,7 @@ def load_evidence_pack(
         framework = catalog.frameworks.get(framework_id)
         if framework is None:
             raise NotFound(f"Framework {framework_id} does not exist")
-        stats = merge_stats(list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id))))
+        stats = scan_stats(session, scan.id)
         controls, counts = results.control_results(session, scan, catalog, framework, stats=stats, failing_limit=1)
         attested = attestations.current_attestations(session, tenant_id, framework.id)
     by_id = {c.id: c for c in framework.controls}

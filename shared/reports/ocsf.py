@@ -22,7 +22,7 @@ CATEGORY_UID, CATEGORY_NAME = 2, "Findings"
 CLASS_UID, CLASS_NAME = 2003, "Compliance Finding"
 ACTIVITIES = {True: (1, "Create"), False: (2, "Update")}  # by is_new
 SEVERITY_IDS = {"low": (2, "Low"), "medium": (3, "Medium"), "high": (4, "High"), "critical": (5, "Critical")}
-STATUS_NEW, STATUS_RESOLVED = (1, "New"), (4, "Resolved")
+STATUS_NEW, STATUS_SUPPRESSED, STATUS_RESOLVED = (1, "New"), (3, "Suppressed"), (4, "Resolved")
 COMPLIANCE_FAIL = (3, "Fail")
 # provider -> (cloud.provider, account.type_id, account.type)
 CLOUDS = {
@@ -49,7 +49,10 @@ def finding(report: ScanReport, row: Violation, product_info: dict[str, str]) ->
     resource, remediation = violation["resource"], violation["remediation"]
     activity_id, activity = ACTIVITIES[row.is_new is not False]
     severity_id, severity = SEVERITY_IDS.get(row.severity, (99, row.severity))
-    status_id, status = STATUS_RESOLVED if row.remediation_status == "fixed" else STATUS_NEW
+    if row.remediation_status == "fixed":
+        status_id, status = STATUS_RESOLVED
+    else:
+        status_id, status = STATUS_SUPPRESSED if row.muted_by else STATUS_NEW
     provider, account_type_id, account_type = CLOUDS.get(row.provider, (row.provider, 99, "Inventory"))
     detected = epoch_ms(row.created_at)
     document: dict[str, Any] = {
@@ -66,6 +69,7 @@ def finding(report: ScanReport, row: Violation, product_info: dict[str, str]) ->
         "severity": severity,
         "status_id": status_id,
         "status": status,
+        **({"status_detail": f"Muted by rule {row.muted_by}"} if row.muted_by else {}),
         "message": row.status_extended,
         "metadata": {
             "version": OCSF_VERSION,

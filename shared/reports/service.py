@@ -26,6 +26,11 @@ class ReportQuerySchema(Schema):
         validate=validate.OneOf(FORMATS),
         metadata={"description": "json (default), csv, ocsf (OCSF 1.1 Compliance Findings) or html"},
     )
+    muted = fields.String(
+        load_default="include",
+        validate=validate.OneOf(("include", "exclude")),
+        metadata={"description": "violations mute rules cover: listed as muted (OCSF Suppressed), or left out"},
+    )
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,11 @@ def coalesce(chunks: Iterable[str], size: int = CHUNK_SIZE) -> Iterator[str]:
         yield "".join(pending)
 
 
-def render_report(svc: Services, tenant_id: str, scan_id: str, format_name: str, *, base_url: str) -> RenderedReport:
+def render_report(
+    svc: Services, tenant_id: str, scan_id: str, format_name: str, *, base_url: str, include_muted: bool = True
+) -> RenderedReport:
     """Load the scan's report now (so a missing or running scan fails before anything is sent) and
     return its document as a lazy stream of text."""
     report_format = formats.get(format_name)
-    report = load_report(svc, tenant_id, scan_id, base_url=base_url)
+    report = load_report(svc, tenant_id, scan_id, base_url=base_url, include_muted=include_muted)
     return RenderedReport(report_format, report.scan.id, coalesce(report_format.render(report)))

@@ -9,37 +9,18 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from shared.catalog.service import catalog_for
+from shared.findings.lifecycle import record_findings
 from shared.platform.context import Services
 from shared.platform.db import utcnow
-from shared.platform.durations import format_duration, format_effort
-from shared.policies.severities import SEVERITY_WEIGHTS
-from shared.scans.models import Scan, ScanShard, Violation
+from shared.platform.durations import format_duration
+from shared.scans.models import Scan, ScanShard
+from shared.scans.mutes import mute_scan
 from shared.scans.notify import notify_scan_finished
 from shared.scans.progress import ScanProgress, estimate_total, running_percentage, work_done
 from shared.scans.remediate import remediate_scan
 from shared.scans.runner import FINISHED
 from shared.scans.service import promote_pending
-
-
-def compliance_score(policy_stats: dict[str, list[int]], severities: dict[str, str]) -> float | None:
-    """100 x sum(w * passed) / sum(w * evaluated) over every (resource, policy) check, with
-    severity weights critical 4, high 3, medium 2, low 1; None when nothing was evaluated."""
-    evaluated = passed = 0.0
-    for policy_id, (checks, failures) in policy_stats.items():
-        weight = SEVERITY_WEIGHTS[severities.get(policy_id, "low")]
-        evaluated += weight * checks
-        passed += weight * (checks - failures)
-    return round(100 * passed / evaluated, 1) if evaluated else None
-
-
-def merge_stats(shards: list[ScanShard]) -> dict[str, list[int]]:
-    merged: dict[str, list[int]] = {}
-    for shard in shards:
-        for policy_id, (checks, failures) in (shard.policy_stats or {}).items():
-            total = merged.setdefault(policy_id, [0, 0])
-            total[0] += checks
-            total[1] += failures
-    return merged
+from shared.scans.summary import counted, scan_stats
 
 
 def _previous(session, scan: Scan) -> Scan | None:
@@ -57,14 +38,12 @@ def _previous(session, scan: Scan) -> Scan | None:
     )
 
 
-def _diff(session, scan_id: str, previous_id: str | None) -> tuple[int, int]:
-    """Mark each violation new or not and count (new, resolved). A previous finding counts as
-    resolved only when this scan saw its resource again and it passed."""
+def _diff(session, scan_id: str, previous_id: str | None) -> int:
+    """Mark each violation new or not, and count the previous scan's violations resolved: only
+    those whose resource this scan saw again, and it passed."""
     if previous_id is None:
-        new = session.execute(
-            text("UPDATE violations SET is_new = true WHERE scan_id = :scan"), {"scan": scan_id}
-        ).rowcount
-        return new, 0
+        session.execute(text("UPDATE violations SET is_new = true WHERE scan_id = :scan"), {"scan": scan_id})
+        return 0
     session.execute(
         text(
             """UPDATE violations v SET is_new = NOT EXISTS (
@@ -73,10 +52,7 @@ def _diff(session, scan_id: str, previous_id: str | None) -> tuple[int, int]:
         ),
         {"scan": scan_id, "prev": previous_id},
     )
-    new = session.scalar(
-        select(func.count()).select_from(Violation).where(Violation.scan_id == scan_id, Violation.is_new.is_(True))
-    )
-    resolved = session.scalar(
+    return session.scalar(
         text(
             """SELECT count(*) FROM violations p
                JOIN resources r ON r.account_id = p.account_id AND r.resource_uid = p.resource_uid
@@ -86,7 +62,6 @@ def _diff(session, scan_id: str, previous_id: str | None) -> tuple[int, int]:
         ),
         {"scan": scan_id, "prev": previous_id},
     )
-    return new, resolved
 
 
 def _final_status(scan: Scan, shards: list[ScanShard], now: datetime, failure: str | None) -> tuple[str, str | None]:
@@ -126,9 +101,7 @@ def final_progress(status: str, shards: list[ScanShard]) -> dict[str, Any]:
 def _running_shards(svc: Services, scan_id: str) -> bool:
     with svc.db.session() as session:
         return bool(
-            session.scalar(
-                select(func.count()).where(ScanShard.scan_id == scan_id, ScanShard.status.not_in(FINISHED))
-            )
+            session.scalar(select(func.count()).where(ScanShard.scan_id == scan_id, ScanShard.status.not_in(FINISHED)))
         )
 
 
@@ -146,31 +119,26 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
             return None
         catalog = catalog_for(session, scan.tenant_id)
         shards = list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan_id)))
-        stats = merge_stats(shards)
-        severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
-        breakdown = dict.fromkeys(SEVERITY_WEIGHTS, 0)
-        breakdown.update(
-            session.execute(
-                select(Violation.severity, func.count())
-                .where(Violation.scan_id == scan_id)
-                .group_by(Violation.severity)
-            ).all()
-        )
         previous = _previous(session, scan)
-        new, resolved = _diff(session, scan_id, previous.id if previous else None)
-        auto_remediated, failed_actions, manual_effort = session.execute(
-            select(
-                func.count().filter(Violation.remediation_status == "fixed"),
-                func.count().filter(Violation.remediation_status == "failed"),
-                func.coalesce(
-                    func.sum(Violation.effort_minutes).filter(Violation.remediation_status.is_distinct_from("fixed")), 0
-                ),
-            ).where(Violation.scan_id == scan_id)
-        ).one()
+        resolved = _diff(session, scan_id, previous.id if previous else None)
         now = utcnow()
+        # Findings first: the mute rules they meet mark this scan's violations, which then weigh
+        # nothing in the figures below.
+        record_findings(
+            session,
+            scan.tenant_id,
+            scan_id,
+            scan.policy_ids,
+            now,
+            judged=any(shard.status == "completed" for shard in shards),
+            since=previous.completed_at if previous else None,
+        )
+        mute_scan(session, scan.tenant_id, scan_id, now)
+        stats = scan_stats(session, scan_id, shards)
+        severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
+        figures = counted(session, scan_id, stats, severities)
         status, reason = _final_status(scan, shards, now, failure)
-        total = sum(breakdown.values())
-        score = compliance_score(stats, severities)
+        score = figures["compliance_score"]
         scan.status, scan.status_reason = status, reason
         if status != "cancelled":
             scan.completed_at = now
@@ -182,23 +150,19 @@ def finalize_scan(svc: Services, scan_id: str, *, failure: str | None = None) ->
             else estimate_total(scan.resources_scanned, scan.estimated_resources)
         )
         scan.compliance_score = score
-        scan.total_violations = total
+        scan.total_violations = figures["total_violations"]
         scan.results = {
             "compliance_score": score,
             "previous_score": previous.compliance_score if previous else None,
-            "total_violations": total,
-            "new_violations": new,
+            "total_violations": figures["total_violations"],
+            "muted_violations": figures["muted_violations"],
+            "new_violations": figures["new_violations"],
             "resolved_violations": resolved,
-            "violation_breakdown": breakdown,
+            "violation_breakdown": figures["violation_breakdown"],
             "errors": [error for shard in shards for error in shard.errors],
             "carried_forward": sum(s.resources_carried for s in shards),
             "progress": final_progress(status, shards),
-            "remediation": {
-                "auto_remediated": auto_remediated,
-                "manual_required": total - auto_remediated,
-                "estimated_effort": format_effort(manual_effort),
-                "failed_actions": failed_actions,
-            },
+            "remediation": figures["remediation"],
         }
         ended = scan.completed_at or scan.cancelled_at or now
         duration = format_duration((ended - scan.started_at).total_seconds()) if scan.started_at else None

@@ -123,6 +123,8 @@ class Violation(Base):
         Index("ix_violations_scan_policy", "scan_id", "policy_id", "id"),
         Index("ix_violations_scan_id", "scan_id", "id"),
         Index("ix_violations_resource", "account_id", "resource_uid"),
+        # The scans that saw a finding (its fingerprint), newest first.
+        Index("ix_violations_fingerprint", "fingerprint", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -142,4 +144,6 @@ class Violation(Base):
     effort_minutes: Mapped[int] = mapped_column(Integer)
     is_new: Mapped[bool | None] = mapped_column(Boolean)
     remediation_status: Mapped[str | None] = mapped_column(String(16))
+    # The mute rule that covers it: shown, but left out of the score, counts and breakdown.
+    muted_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -146,6 +146,7 @@ def details(scan: Scan, counts: LiveCounts, *, queue_position: int, base_url: st
             "compliance_score": results.get("compliance_score"),
             "previous_score": results.get("previous_score"),
             "total_violations": counts.total_violations,
+            "muted_violations": results.get("muted_violations", 0),
             "new_violations": results.get("new_violations"),
             "resolved_violations": results.get("resolved_violations"),
             "violation_breakdown": counts.violations,

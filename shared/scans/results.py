@@ -18,14 +18,16 @@ from sqlalchemy.orm import Session
 from shared.attestations.models import Attestation
 from shared.attestations.service import current_attestations
 from shared.catalog.service import Catalog
+from shared.findings.models import finding_id
 from shared.inventory.models import Resource
-from shared.platform.crypto import CredentialsError, CredentialVault
+from shared.platform import cursors
+from shared.platform.crypto import CredentialVault
 from shared.platform.durations import iso
 from shared.platform.errors import InvalidRequest, ViolationsPurged
 from shared.platform.patterns import glob_to_like
 from shared.policies.severities import SEVERITIES
-from shared.scans.finalizer import compliance_score, merge_stats
-from shared.scans.models import Scan, ScanShard, Violation, violation_id
+from shared.scans.models import Scan, Violation, violation_id
+from shared.scans.summary import compliance_score, scan_stats
 
 
 class ViolationQuerySchema(Schema):
@@ -37,29 +39,24 @@ class ViolationQuerySchema(Schema):
     framework = fields.String()
     resource = fields.String(metadata={"description": "glob over the resource uid or name"})
     new = fields.Boolean(metadata={"description": "only violations that the previous scan did not have"})
+    muted = fields.Boolean(
+        metadata={"description": "true: only the violations mute rules cover (left out by default, as from the counts)"}
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
 
 
-FILTERS = frozenset({"severity", "policy", "framework", "resource", "new"})
+FILTERS = frozenset({"severity", "policy", "framework", "resource", "new", "muted"})
 COUNT_CACHE_SECONDS = 3600
 
 
 def encode_cursor(vault: CredentialVault, scan_id: str, after: int) -> str:
     """The next page's cursor: where this page ended, sealed (opaque, and only good for its scan)."""
-    return "cur_" + vault.encrypt({"scan": scan_id, "after": after}).decode()
+    return cursors.seal(vault, {"scan": scan_id}, after)
 
 
 def decode_cursor(vault: CredentialVault, scan_id: str, value: str | None) -> int:
-    if not value:
-        return 0
-    try:
-        sealed = vault.decrypt(value.removeprefix("cur_").encode()) if value.startswith("cur_") else {}
-    except (CredentialsError, ValueError):
-        sealed = {}
-    if sealed.get("scan") != scan_id or not isinstance(sealed.get("after"), int):
-        raise InvalidRequest(details=[{"field": "cursor", "message": "Not a cursor of this scan's violations"}])
-    return sealed["after"]
+    return cursors.unseal(vault, {"scan": scan_id}, value, "Not a cursor of this scan's violations")
 
 
 def _filters(catalog: Catalog, query: dict) -> list:
@@ -80,17 +77,20 @@ def _filters(catalog: Catalog, query: dict) -> list:
         )
     if query.get("new") is not None:
         conditions.append(Violation.is_new.is_(query["new"]))
+    # Muted violations are shown when asked for, and otherwise left out, as they are from the figures.
+    conditions.append(Violation.muted_by.is_not(None) if query.get("muted") else Violation.muted_by.is_(None))
     return conditions
 
 
-def _count_key(scan_id: str, catalog: Catalog, query: dict) -> str:
+def _count_key(scan: Scan, catalog: Catalog, query: dict) -> str:
     """The cache key of a count: the filters as given, a framework as the policies it holds now (a
     tenant may edit its own framework)."""
     used = {name: query[name] for name in sorted(FILTERS) if query.get(name) is not None}
+    used["mutes_applied_at"] = (scan.results or {}).get("mutes_applied_at")  # a mute rule change recounts
     if "framework" in used:
         used["framework"] = sorted(catalog.frameworks[query["framework"]].policy_ids)
     digest = hashlib.sha1(json.dumps(used, sort_keys=True).encode()).hexdigest()
-    return f"pc:scan:{scan_id}:violations-count:{digest}"
+    return f"pc:scan:{scan.id}:violations-count:{digest}"
 
 
 def _total(session: Session, scan: Scan, catalog: Catalog, query: dict, conditions: list, cache: Redis | None) -> int:
@@ -98,14 +98,14 @@ def _total(session: Session, scan: Scan, catalog: Catalog, query: dict, conditio
     or only `severity` (the breakdown) or only `new` (new_violations). Other filters are counted on
     the (scan_id, ...) indexes; a finalized scan's violations no longer change, so its counts are
     kept in Redis for an hour (a Redis that cannot answer just means counting again)."""
-    used = {name for name in FILTERS if query.get(name) is not None}
+    used = {name for name in FILTERS if query.get(name) is not None and not (name == "muted" and not query[name])}
     if scan.results is not None and used <= {"severity"}:
         breakdown = scan.results["violation_breakdown"]
         return breakdown.get(query["severity"], 0) if used else sum(breakdown.values())
     if scan.results is not None and used == {"new"}:
         new = scan.results["new_violations"]
         return new if query["new"] else scan.results["total_violations"] - new
-    key = _count_key(scan.id, catalog, query) if cache is not None and scan.results is not None else None
+    key = _count_key(scan, catalog, query) if cache is not None and scan.results is not None else None
     with suppress(RedisError):
         if key and (kept := cache.get(key)) is not None:
             return int(kept)
@@ -148,6 +148,7 @@ def render_violation(violation: Violation | Row, catalog: Catalog) -> dict[str, 
     policy = catalog.policies.get(violation.policy_id)
     return {
         "id": violation_id(violation.scan_id, violation.fingerprint),
+        "finding_id": finding_id(violation.fingerprint),
         "policy_id": violation.policy_id,
         "title": policy.title if policy else violation.policy_id,
         "severity": violation.severity,
@@ -168,6 +169,7 @@ def render_violation(violation: Violation | Row, catalog: Catalog) -> dict[str, 
             "status": violation.remediation_status,
         },
         "frameworks": catalog.mappings(violation.policy_id),
+        "muted": {"rule_id": violation.muted_by} if violation.muted_by else None,
     }
 
 
@@ -200,7 +202,7 @@ def _failing_by_control(
     rows = session.execute(
         select(mapping.c.control_id, func.count(Violation.resource_uid.distinct()), uids[1:limit] if limit else uids)
         .join(Violation, Violation.policy_id == mapping.c.policy_id)
-        .where(Violation.scan_id == scan.id)
+        .where(Violation.scan_id == scan.id, Violation.muted_by.is_(None))
         .group_by(mapping.c.control_id)
     ).all()
     return {control_id: (list(shown), total) for control_id, total, shown in rows}
@@ -211,7 +213,9 @@ def _violations_per_policy(session: Session, scan: Scan, stats: dict) -> dict[st
         return {pid: failed for pid, (_, failed) in stats.items()}
     return dict(
         session.execute(
-            select(Violation.policy_id, func.count()).where(Violation.scan_id == scan.id).group_by(Violation.policy_id)
+            select(Violation.policy_id, func.count())
+            .where(Violation.scan_id == scan.id, Violation.muted_by.is_(None))
+            .group_by(Violation.policy_id)
         ).all()
     )
 
@@ -241,7 +245,7 @@ def control_results(
     """Each control of `framework` in this scan: its status, the evidence behind it (policies with
     their rationale and counts, failing resources, the attestation that counts) and the tallies."""
     if stats is None:
-        stats = merge_stats(list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id))))
+        stats = scan_stats(session, scan.id)
     if violations is None:
         violations = _violations_per_policy(session, scan, stats)
     severities = {pid: catalog.policies[pid].severity for pid in stats if pid in catalog.policies}
@@ -293,7 +297,7 @@ def control_results(
 def compliance(session: Session, scan: Scan, catalog: Catalog) -> dict[str, Any]:
     """Per framework: its score (from its checked controls only), each control's status, score and
     evidence, and how many controls are automated, attested, failing or open."""
-    stats = merge_stats(list(session.scalars(select(ScanShard).where(ScanShard.scan_id == scan.id))))
+    stats = scan_stats(session, scan.id)
     violations = _violations_per_policy(session, scan, stats)
     frameworks = []
     for framework in scan_frameworks(scan, catalog):
@@ -358,6 +362,26 @@ def resource_violations(session: Session, catalog: Catalog, resource: Resource) 
             "status_extended": v.status_extended,
             "is_new": v.is_new,
             "scan_id": v.scan_id,
+            "finding_id": finding_id(v.fingerprint),
+            "muted": {"rule_id": v.muted_by} if v.muted_by else None,
         }
         for v in rows
+    ]
+
+
+SCANS_SHOWN = 50  # the latest scans that saw a finding, in its detail
+
+
+def finding_scans(session: Session, tenant_id: str, fingerprint: str) -> list[dict[str, Any]]:
+    """The latest scans whose violations include the finding (its fingerprint), newest first."""
+    rows = session.execute(
+        select(Violation.scan_id, Scan.completed_at, Violation.muted_by)
+        .join(Scan, Scan.id == Violation.scan_id)
+        .where(Violation.fingerprint == fingerprint, Scan.tenant_id == tenant_id)
+        .order_by(Violation.id.desc())
+        .limit(SCANS_SHOWN)
+    ).all()
+    return [
+        {"scan_id": scan_id, "completed_at": iso(completed_at), "muted": muted_by is not None}
+        for scan_id, completed_at, muted_by in rows
     ]

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from shared.accounts.models import CloudAccount
 from shared.catalog.service import catalog_for
 from shared.inventory.collectors.base import CollectedResource, CollectionError, Stopped
-from shared.inventory.collectors.providers import collector_for
+from shared.inventory.collectors.providers import collector_for, resource_types
 from shared.inventory.models import Resource
 from shared.inventory.resources import upsert_resources
 from shared.platform.bulk import Stage, copy_rows
@@ -59,13 +59,21 @@ class ShardEvaluator:
     """Applies a shard's policies to pages of resources and keeps its counters."""
 
     def __init__(
-        self, policies: Iterable[Policy], scope: ResourceScope, *, scan_id: str, shard_id: int, account_id: str
+        self,
+        policies: Iterable[Policy],
+        scope: ResourceScope,
+        *,
+        scan_id: str,
+        shard_id: int,
+        account_id: str,
+        provider: str | None = None,
     ):
         self.by_type: dict[str, list[Policy]] = defaultdict(list)
         for policy in policies:
             self.by_type[policy.resource_type].append(policy)
         self.scope = scope
         self.scan_id, self.shard_id, self.account_id = scan_id, shard_id, account_id
+        self.provider = provider  # the violations' provider label; None: the policy's provider
         self.stats: dict[str, list[int]] = {}
         self.scanned = self.violations = self.carried = 0
         self.clock = PhaseClock()
@@ -107,7 +115,7 @@ class ShardEvaluator:
             "fingerprint": fingerprint(policy.id, self.account_id, resource.uid),
             "policy_id": policy.id,
             "severity": policy.severity,
-            "provider": policy.provider,
+            "provider": self.provider or policy.provider,
             "account_id": self.account_id,
             "region": resource.region,
             "resource_type": resource.resource_type,
@@ -144,8 +152,10 @@ class Baseline:
         return cls(svc, previous.id, previous.completed_at) if previous else None
 
     def unchanged_verdicts(self, account_id: str, resources: list[CollectedResource]) -> dict[str, set[str]]:
-        """uid -> the baseline's failed policy ids, for the resources unchanged since the baseline."""
-        hashes = {r.uid: r.config_hash for r in resources}
+        """uid -> the baseline's failed policy ids, for the resources unchanged since the baseline.
+        A type whose verdicts depend on today's date (key ages, days to expiry: fields its hash leaves
+        out) is never carried: it is evaluated again."""
+        hashes = {r.uid: r.config_hash for r in resources if not resource_types.get(r.resource_type).clock_dependent}
         if not hashes:
             return {}
         with self.svc.db.session() as session:
@@ -311,7 +321,11 @@ def _run(svc: Services, shard_id: int, summary: dict) -> dict:
     if shard.attempts > 1:
         progress.restart_shard(shard_id)  # its last run's pages are counted again by this one
     progress.publish("shard", state="started", shard_id=shard_id, provider=shard.provider, region=region)
-    evaluator = ShardEvaluator(policies, scope, scan_id=shard.scan_id, shard_id=shard_id, account_id=account.id)
+    # A hybrid account's resources are labelled hybrid, whatever shape (native or cloud) they were pushed in.
+    label = "hybrid" if account.provider == "hybrid" else None
+    evaluator = ShardEvaluator(
+        policies, scope, scan_id=shard.scan_id, shard_id=shard_id, account_id=account.id, provider=label
+    )
     final_status = None
     stop = StopSignal(progress, deadline)
     try:

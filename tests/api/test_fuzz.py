@@ -105,6 +105,8 @@ def seeded(client, worker, svc, tenant, document) -> dict[str, dict[str, str]]:
     completed = wait_for_scan(client, tenant, post("/v1/scans", body, 202)["id"])
     assert completed["status"] == "completed" and completed["results"]["total_violations"] > 0
     resource = client.get("/v1/resources?limit=1", headers=tenant.headers).get_json()["resources"][0]
+    finding = client.get("/v1/findings?limit=1", headers=tenant.headers).get_json()["findings"][0]
+    rule = post("/v1/mute-rules", {"reason": "Accepted by the data owner", "resources": ["vault-b"]}, 201)
     timing = {"cron": "0 6 * * 0", "timezone": "Europe/Berlin"}
     scan_config = {key: value for key, value in body.items() if key != "name"}
     schedule = post("/v1/scans/schedules", {"name": "Weekly", "schedule": timing, "scan_config": scan_config}, 201)
@@ -136,6 +138,8 @@ def seeded(client, worker, svc, tenant, document) -> dict[str, dict[str, str]]:
         "framework_id": framework["id"],
         "control_id": "B-1",
         "attestation_id": attestation["id"],
+        "finding_id": finding["id"],
+        "rule_id": rule["id"],
     }
     return {"GET": ids, "POST": ids, "PATCH": ids, "DELETE": {**ids, "scan_id": queued["id"]}}
 

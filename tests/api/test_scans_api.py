@@ -74,6 +74,7 @@ def test_details_match_the_reference_shape(client, svc, tenant):
         "compliance_score": 94.7,
         "previous_score": 93.2,
         "total_violations": 127,
+        "muted_violations": 0,
         "new_violations": 15,
         "resolved_violations": 23,
         "violation_breakdown": {"critical": 8, "high": 23, "medium": 54, "low": 42},

@@ -34,21 +34,31 @@ class CollectedResource:
     @cached_property
     def config_hash(self) -> str:
         """Stable over fields that change without a configuration change (timestamps, power
-        states); `volatile` names them as top-level keys or dotted paths such as `properties.x`."""
-        stable = dict(self.document)
+        states); `volatile` names them as top-level keys or dotted paths such as `properties.x`,
+        where a `*` step goes into every element of a list (`AccessKeys.*.AgeDays`)."""
+        stable = self.document
         for path in self.volatile:
-            *parents, leaf = path.split(".")
-            node: Any = stable
-            for part in parents:
-                child = node.get(part) if isinstance(node, dict) else None
-                if not isinstance(child, dict):
-                    node = None
-                    break
-                # Copy only the dicts on the path (the parent is a copy already): the document stays as is.
-                node[part] = node = dict(child)
-            if isinstance(node, dict):
-                node.pop(leaf, None)
+            stable = _without(stable, path.split("."))
         return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _without(node: Any, steps: list[str]) -> Any:
+    """The node without the field at `steps`; only the dicts and lists on the path are copied, so
+    the document stays as it is. A path that does not fit the document (a missing key, a `*` on
+    something other than a list) leaves it whole."""
+    step, rest = steps[0], steps[1:]
+    if step == "*":
+        if not isinstance(node, list) or not rest:
+            return node
+        return [_without(element, rest) for element in node]
+    if not isinstance(node, dict) or step not in node:
+        return node
+    copy = dict(node)
+    if rest:
+        copy[step] = _without(node[step], rest)
+    else:
+        del copy[step]
+    return copy
 
 
 def jsonable(value: Any) -> Any:

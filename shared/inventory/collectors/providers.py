@@ -1,8 +1,9 @@
-"""Every provider's collector and resource types, registered (AWS, Azure, GCP; uploads for
-inventory accounts): look collectors and resource types up here."""
+"""Every provider's collector and resource types, registered (AWS, Azure, GCP; hybrid types and
+uploads for inventory accounts): look collectors and resource types up here."""
 
 from __future__ import annotations
 
+from shared.inventory.collectors import hybrid  # noqa: F401  (it registers the hybrid types)
 from shared.inventory.collectors.aws import engine, services  # noqa: F401  (they register the collector and types)
 from shared.inventory.collectors.azure import engine as azure_engine  # noqa: F401  (it registers the collector)
 from shared.inventory.collectors.azure import services as azure_services  # noqa: F401  (they register the types)

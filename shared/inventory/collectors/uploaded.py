@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from shared.inventory.collectors.base import GLOBAL_REGION, CollectedResource
 from shared.inventory.models import Resource
+from shared.inventory.tags import with_tags
 from shared.platform.db import Database
 
 PAGE = 500
@@ -50,7 +51,8 @@ class InventoryCollector:
                     name=row.name,
                     resource_type=row.resource_type,
                     region=row.region,
-                    document=row.config,
+                    # Derived again (it is idempotent): documents stored before tags existed get them too.
+                    document=with_tags(row.provider, dict(row.config)),
                 )
                 for row in rows
             ]

@@ -32,7 +32,7 @@ def test_policy_examples(policy):
 
 
 # Providers whose built-in policies each say what a missing field means (Azure and GCP: issue 19).
-ABSENT_DECIDED = ("aws", "azure", "gcp")
+ABSENT_DECIDED = ("aws", "azure", "gcp", "hybrid")
 
 
 @pytest.mark.parametrize("policy", [p for p in POLICIES.values() if p.provider in ABSENT_DECIDED], ids=lambda p: p.id)

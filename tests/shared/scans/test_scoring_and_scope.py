@@ -3,7 +3,7 @@
 import pytest
 
 from shared.inventory.collectors.base import CollectedResource
-from shared.scans.finalizer import compliance_score
+from shared.scans.summary import compliance_score
 from shared.scans.runner import fingerprint
 from shared.scans.scope import ResourceScope
 

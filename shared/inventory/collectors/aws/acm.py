@@ -39,6 +39,7 @@ class AcmCertificate(AwsResource):
             "Certificate.Options",
             when=field_equals("Type", "AMAZON_ISSUED"),
         ),
+        Detail("list_tags_for_certificate", {"CertificateArn": Ref("CertificateArn")}, "Tags", "Tags"),
     )
     volatile = ("InUse",)
 

@@ -35,6 +35,7 @@ class BackupVault(_BackupResource):
             "Policy",
             missing_codes=("ResourceNotFoundException",),  # no access policy
         ),
+        Detail("list_tags", {"ResourceArn": Ref("BackupVaultArn")}, "Tags", "Tags"),
     )
     volatile = ("NumberOfRecoveryPoints", "VaultState")
 
@@ -55,5 +56,8 @@ class BackupPlan(_BackupResource):
     name_template = "{BackupPlanName}"
     arn = "{BackupPlanArn}"
     arn_prefix = "arn:aws:backup:"
-    details = (Detail("get_backup_plan", {"BackupPlanId": Ref("BackupPlanId")}, "BackupPlan", "BackupPlan"),)
+    details = (
+        Detail("get_backup_plan", {"BackupPlanId": Ref("BackupPlanId")}, "BackupPlan", "BackupPlan"),
+        Detail("list_tags", {"ResourceArn": Ref("BackupPlanArn")}, "Tags", "Tags"),
+    )
     volatile = ("LastExecutionDate", "VersionId")

@@ -25,5 +25,8 @@ class Distribution(AwsResource):
     name_template = "{Id}"
     arn = "{ARN}"
     arn_prefix = "arn:aws:cloudfront::"
-    details = (Detail("get_distribution_config", {"Id": Ref("Id")}, "DistributionConfig", "DistributionConfig"),)
+    details = (
+        Detail("get_distribution_config", {"Id": Ref("Id")}, "DistributionConfig", "DistributionConfig"),
+        Detail("list_tags_for_resource", {"Resource": Ref("ARN")}, "Tags", "Tags.Items"),
+    )
     volatile = ("Status", "LastModifiedTime", "ETag")

@@ -52,6 +52,7 @@ class CloudTrailTrail(AwsResource):
             missing_codes=("NoSuchBucket", "AccessDenied", "AllAccessDisabled"),
             service="s3",
         ),
+        Detail("list_tags", {"ResourceIdList": [Ref("TrailARN")]}, "Tags", "ResourceTagList.0.TagsList"),
     )
     volatile = tuple(f"Status.{key}" for key in DELIVERY_TIMES)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.inventory.collectors.aws.declare import AwsResource, probe
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, probe
 from shared.inventory.collectors.base import resource_types
 
 probe("cloudwatch:DescribeAlarms", "cloudwatch", "describe_alarms", {"MaxRecords": 1})
@@ -22,6 +22,7 @@ class CloudWatchAlarm(AwsResource):
     name_template = "{AlarmName}"
     arn = "{AlarmArn}"
     arn_prefix = "arn:aws:cloudwatch:"
+    details = (Detail("list_tags_for_resource", {"ResourceARN": Ref("AlarmArn")}, "Tags", "Tags"),)
     volatile = (
         "StateValue",
         "StateReason",

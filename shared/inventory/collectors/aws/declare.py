@@ -60,9 +60,12 @@ def field_equals(path: str, expected: Any) -> Predicate:
 
 @dataclass(frozen=True)
 class Ref:
-    """A request parameter whose value comes from the listed item (or list element): a key path."""
+    """A request parameter whose value comes from the listed item (or list element): a key path;
+    with `tail_after`, only the text after its last occurrence (a Route 53 zone id without its
+    "/hostedzone/" prefix, where botocore does not strip it)."""
 
     path: str
+    tail_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ class AwsResource:
     arn_prefix: ClassVar[str | None] = None  # the literal start of `arn` when it starts with a field
     details: ClassVar[tuple[Detail, ...]] = ()
     volatile: ClassVar[tuple[str, ...]] = ()
+    # Verdicts that depend on today's date (ages): an incremental scan evaluates it every time.
+    clock_dependent: ClassVar[bool] = False
     retryable_codes: ClassVar[tuple[str, ...]] = THROTTLING_CODES
 
     @classmethod

@@ -34,6 +34,13 @@ class DynamoDbTable(AwsResource):
             "ContinuousBackupsDescription",
             "ContinuousBackupsDescription",
         ),
+        Detail(
+            "list_tags_of_resource",
+            {"ResourceArn": Ref("Table.TableArn")},
+            "Tags",
+            "Tags",
+            after=True,  # reads describe_table's answer
+        ),
     )
     volatile = ("TableStatus", "TableSizeBytes", "ItemCount", "ProvisionedThroughput", "WarmThroughput")
 
@@ -59,4 +66,5 @@ class DaxCluster(AwsResource):
     name_template = "{ClusterName}"
     arn = "{ClusterArn}"
     arn_prefix = "arn:aws:dax:"
+    details = (Detail("list_tags", {"ResourceName": Ref("ClusterArn")}, "Tags", "Tags"),)
     volatile = ("Status", "ActiveNodes", "Nodes", "NodeIdsToRemove")

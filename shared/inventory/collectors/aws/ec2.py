@@ -43,6 +43,8 @@ class Ec2Instance(AwsResource):
     arn = "arn:aws:ec2:{region}:{account}:instance/{InstanceId}"
     skip_when = staticmethod(field_equals("State.Name", "terminated"))  # listed for an hour after termination
     volatile = ("State", "StateReason", "StateTransitionReason")
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:
@@ -162,6 +164,9 @@ class Ami(AwsResource):
     id_template = "{ImageId}"
     name_template = "{Name}"
     arn = "arn:aws:ec2:{region}::image/{ImageId}"
+    volatile = ("AgeDays",)  # a count from today, not configuration
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:

@@ -42,6 +42,7 @@ class EcrRepository(AwsResource):
             "lifecyclePolicyText",
             missing_codes=("LifecyclePolicyNotFoundException",),
         ),
+        Detail("list_tags_for_resource", {"resourceArn": Ref("repositoryArn")}, "Tags", "tags"),
     )
 
     @classmethod

@@ -31,7 +31,7 @@ class EcsCluster(_EcsResource):
     details = (
         Detail(
             "describe_clusters",
-            {"clusters": [Ref("clusterArn")], "include": ["SETTINGS"]},
+            {"clusters": [Ref("clusterArn")], "include": ["SETTINGS", "TAGS"]},
             "clusters",
             "clusters",
         ),
@@ -66,11 +66,12 @@ class EcsTaskDefinition(_EcsResource):
     id_template = "{family}"
     name_template = "{family}"
     arn = "arn:aws:ecs:{region}:{account}:task-definition/{family}"
-    details = (
-        Detail("describe_task_definition", {"taskDefinition": Ref("family")}, "taskDefinition", "taskDefinition"),
-    )
+    # The whole answer: the task definition and, beside it, its tags.
+    details = (Detail("describe_task_definition", {"taskDefinition": Ref("family"), "include": ["TAGS"]}, "Described"),)
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:
-        item.update(item.pop("taskDefinition", None) or {})
+        described = item.pop("Described", None) or {}
+        item.update(described.get("taskDefinition") or {})
+        item["Tags"] = described.get("tags") or []
         return item

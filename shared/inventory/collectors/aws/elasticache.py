@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.inventory.collectors.aws.declare import AwsResource, probe
+from shared.inventory.collectors.aws.declare import AwsResource, Detail, Ref, probe
 from shared.inventory.collectors.base import resource_types
 
 probe("elasticache:DescribeCacheClusters", "elasticache", "describe_cache_clusters", {"MaxRecords": 20})
@@ -15,6 +15,7 @@ class _ElastiCacheResource(AwsResource):
     page_size_limits = (20, 100)
     arn = "{ARN}"
     arn_prefix = "arn:aws:elasticache:"
+    details = (Detail("list_tags_for_resource", {"ResourceName": Ref("ARN")}, "TagList", "TagList"),)
 
 
 @resource_types.register("aws.elasticache.replication-group")

@@ -32,6 +32,7 @@ class ClassicLoadBalancer(AwsResource):
             "LoadBalancerAttributes",
             "LoadBalancerAttributes",
         ),
+        Detail("describe_tags", {"LoadBalancerNames": [Ref("LoadBalancerName")]}, "Tags", "TagDescriptions.0.Tags"),
     )
     volatile = ("Instances",)  # registered instances come and go with scaling
 

@@ -30,6 +30,8 @@ class LoadBalancer(_Elbv2Resource):
         Detail(
             "describe_load_balancer_attributes", {"LoadBalancerArn": Ref("LoadBalancerArn")}, "Attributes", "Attributes"
         ),
+        # One ARN a call (the API takes up to 20): a call per item runs within the stage's concurrency.
+        Detail("describe_tags", {"ResourceArns": [Ref("LoadBalancerArn")]}, "Tags", "TagDescriptions.0.Tags"),
     )
     volatile = ("State",)
 
@@ -51,3 +53,4 @@ class Listener(_Elbv2Resource):
     id_template = "{ListenerArn}"
     name_template = "{LoadBalancerName}:{Port}"
     arn = "{ListenerArn}"
+    details = (Detail("describe_tags", {"ResourceArns": [Ref("ListenerArn")]}, "Tags", "TagDescriptions.0.Tags"),)

@@ -47,6 +47,7 @@ from shared.inventory.collectors.base import (
     refusal,
     resource_types,
 )
+from shared.inventory.tags import with_tags
 
 # Network failures in the middle of a call are worth another attempt; a refused connection or an
 # unknown host (EndpointConnectionError) is a configuration problem and fails at once.
@@ -99,7 +100,7 @@ def _resolve(value: Any, source: dict) -> Any:
         resolved = at_path(source, value.path)
         if resolved is None:
             raise KeyError(f"the listed item has no '{value.path}' for a request parameter")
-        return resolved
+        return str(resolved).rsplit(value.tail_after, 1)[-1] if value.tail_after else resolved
     if isinstance(value, dict):
         return {k: _resolve(v, source) for k, v in value.items()}
     if isinstance(value, list):
@@ -376,6 +377,8 @@ class AwsCollector:
         resources = []
         for item in items:
             item = spec.normalise(jsonable(item), now)
+            if not spec.singleton:  # a pseudo-resource (an account's or region's settings) has no tags
+                with_tags("aws", item)
             if spec.skip_when and spec.skip_when(item):
                 continue
             resource_region = spec.region_of(item, region)

@@ -109,8 +109,19 @@ class IamUser(_IamResource):
             "AccessKeyLastUsed",
             each="AccessKeys",
         ),
+        Detail("list_user_tags", {"UserName": Ref("UserName")}, "Tags", "Tags", after=True),
     )
-    volatile = ("PasswordLastUsed",)
+    # Clocks, not configuration: when the password and each key were last used, and the ages in
+    # days derived from them and from the keys' creation.
+    volatile = (
+        "PasswordLastUsed",
+        "DaysSincePasswordUse",
+        "AccessKeys.*.LastUsed",
+        "AccessKeys.*.AgeDays",
+        "AccessKeys.*.DaysSinceLastUse",
+    )
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:
@@ -187,6 +198,7 @@ class IamRole(_IamResource):
             each="InlinePolicies",
             when=_not_service_linked,
         ),
+        Detail("list_role_tags", {"RoleName": Ref("RoleName")}, "Tags", "Tags", after=True),
     )
     volatile = ("RoleLastUsed",)
 
@@ -215,6 +227,7 @@ class IamPolicy(_IamResource):
             "Document",
             "PolicyVersion.Document",
         ),
+        Detail("list_policy_tags", {"PolicyArn": Ref("Arn")}, "Tags", "Tags"),
     )
 
     @classmethod
@@ -231,6 +244,9 @@ class IamServerCertificate(_IamResource):
     list_key = "ServerCertificateMetadataList"
     id_template = "{ServerCertificateName}"
     name_template = "{ServerCertificateName}"
+    volatile = ("DaysToExpiration",)  # a count from today, not configuration
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:
@@ -306,6 +322,8 @@ class IamCredentialReport(_IamAccountResource):
     # The report is generated asynchronously: a read while it is being written is tried again.
     retryable_codes = (*THROTTLING_CODES, "ReportInProgress", "LimitExceeded")
     volatile = ("GeneratedTime",)
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:

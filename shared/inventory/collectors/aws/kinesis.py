@@ -30,6 +30,7 @@ class KinesisStream(AwsResource):
             "StreamDescriptionSummary",
             "StreamDescriptionSummary",
         ),
+        Detail("list_tags_for_stream", {"StreamName": Ref("StreamName")}, "Tags", "Tags"),
     )
     volatile = ("StreamStatus", "OpenShardCount", "ConsumerCount")
 

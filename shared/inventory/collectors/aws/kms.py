@@ -42,6 +42,13 @@ class KmsKey(AwsResource):
             "Policy",
             when=field_equals("KeyMetadata.KeyManager", "CUSTOMER"),
         ),
+        Detail(
+            "list_resource_tags",
+            {"KeyId": Ref("KeyId")},
+            "Tags",
+            "Tags",
+            when=field_equals("KeyMetadata.KeyManager", "CUSTOMER"),
+        ),
     )
     skip_when = staticmethod(field_equals("KeyMetadata.KeyManager", "AWS"))
 

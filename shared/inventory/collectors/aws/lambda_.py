@@ -43,6 +43,7 @@ class LambdaFunction(AwsResource):
             missing_codes=("ResourceNotFoundException",),  # no function URL
         ),
         Detail("get_function_concurrency", {"FunctionName": Ref("FunctionArn")}, "Concurrency"),
+        Detail("list_tags", {"Resource": Ref("FunctionArn")}, "Tags", "Tags"),
     )
     volatile = ("LastModified", "State", "LastUpdateStatus")
 

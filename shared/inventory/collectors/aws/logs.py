@@ -23,6 +23,7 @@ class LogGroup(AwsResource):
     id_template = "{logGroupName}"
     name_template = "{logGroupName}"
     arn = "arn:aws:logs:{region}:{account}:log-group:{logGroupName}"
+    details = (Detail("list_tags_for_resource", {"resourceArn": Ref("logGroupArn")}, "tags", "tags"),)
     volatile = ("storedBytes", "metricFilterCount")
 
 

@@ -24,7 +24,10 @@ class OpenSearchDomain(AwsResource):
     id_template = "{DomainName}"
     name_template = "{DomainName}"
     arn = "arn:aws:es:{region}:{account}:domain/{DomainName}"
-    details = (Detail("describe_domain", {"DomainName": Ref("DomainName")}, "DomainStatus", "DomainStatus"),)
+    details = (
+        Detail("describe_domain", {"DomainName": Ref("DomainName")}, "DomainStatus", "DomainStatus"),
+        Detail("list_tags", {"ARN": Ref("DomainStatus.ARN")}, "TagList", "TagList", after=True),
+    )
     volatile = (
         "Processing",
         "UpgradeProcessing",

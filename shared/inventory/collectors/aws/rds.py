@@ -134,6 +134,7 @@ class RdsParameterGroup(_RdsResource):
         _tls_parameter(
             "describe_db_parameters", "DBParameterGroupName", "require_secure_transport", "mysql", "mariadb"
         ),
+        Detail("list_tags_for_resource", {"ResourceName": Ref("DBParameterGroupArn")}, "TagList", "TagList"),
     )
 
     @classmethod
@@ -169,6 +170,7 @@ class RdsClusterParameterGroup(_RdsResource):
             "mysql",
         ),
         _tls_parameter("describe_db_cluster_parameters", "DBClusterParameterGroupName", "tls", "docdb"),
+        Detail("list_tags_for_resource", {"ResourceName": Ref("DBClusterParameterGroupArn")}, "TagList", "TagList"),
     )
 
     @classmethod

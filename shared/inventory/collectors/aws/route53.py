@@ -35,6 +35,12 @@ class HostedZone(AwsResource):
             "QueryLoggingConfigs",
             when=field_equals("Config.PrivateZone", False),
         ),
+        Detail(
+            "list_tags_for_resource",
+            {"ResourceType": "hostedzone", "ResourceId": Ref("Id", tail_after="/")},
+            "Tags",
+            "ResourceTagSet.Tags",
+        ),
     )
     volatile = ("ResourceRecordSetCount",)
 

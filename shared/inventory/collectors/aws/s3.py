@@ -83,6 +83,7 @@ class S3Bucket(AwsResource):
             when=_VERSIONED,
         ),
         Detail("get_bucket_acl", {"Bucket": Ref("Name")}, "Acl", when=_acls_in_force),
+        Detail("get_bucket_tagging", {"Bucket": Ref("Name")}, "TagSet", "TagSet", missing_codes=("NoSuchTagSet",)),
     )
 
     @classmethod

@@ -25,6 +25,7 @@ class NotebookInstance(AwsResource):
     arn_prefix = "arn:aws:sagemaker:"
     details = (
         Detail("describe_notebook_instance", {"NotebookInstanceName": Ref("NotebookInstanceName")}, "Description"),
+        Detail("list_tags", {"ResourceArn": Ref("NotebookInstanceArn")}, "Tags", "Tags"),
     )
     volatile = ("NotebookInstanceStatus", "LastModifiedTime", "FailureReason")
 

@@ -25,6 +25,8 @@ class Secret(AwsResource):
     arn = "{ARN}"
     arn_prefix = "arn:aws:secretsmanager:"
     volatile = ("LastAccessedDate", "DaysSinceLastAccess", "DaysSinceRotation", "NextRotationDate")
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:

@@ -28,7 +28,10 @@ class SnsTopic(AwsResource):
     name_template = "{TopicName}"
     arn = "{TopicArn}"
     arn_prefix = "arn:aws:sns:"
-    details = (Detail("get_topic_attributes", {"TopicArn": Ref("TopicArn")}, "Attributes", "Attributes"),)
+    details = (
+        Detail("get_topic_attributes", {"TopicArn": Ref("TopicArn")}, "Attributes", "Attributes"),
+        Detail("list_tags_for_resource", {"ResourceArn": Ref("TopicArn")}, "Tags", "Tags"),
+    )
     volatile = (
         "Attributes.SubscriptionsConfirmed",
         "Attributes.SubscriptionsPending",

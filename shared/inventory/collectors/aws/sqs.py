@@ -35,6 +35,7 @@ class SqsQueue(AwsResource):
         Detail(
             "get_queue_attributes", {"QueueUrl": Ref("QueueUrl"), "AttributeNames": ["All"]}, "Attributes", "Attributes"
         ),
+        Detail("list_queue_tags", {"QueueUrl": Ref("QueueUrl")}, "Tags", "Tags"),
         Detail(
             "list_dead_letter_source_queues",
             {"QueueUrl": Ref("QueueUrl"), "MaxResults": 1},  # one source queue is enough to know

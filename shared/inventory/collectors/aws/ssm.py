@@ -28,6 +28,11 @@ class SsmParameter(_SsmResource):
     # A hierarchical name's leading slash is not repeated after "parameter/" in its ARN.
     arn = "arn:aws:ssm:{region}:{account}:parameter/{NameInArn}"
     arn_prefix = "arn:aws:ssm:"
+    details = (
+        Detail(
+            "list_tags_for_resource", {"ResourceType": "Parameter", "ResourceId": Ref("Name")}, "TagList", "TagList"
+        ),
+    )
 
     @classmethod
     def normalise(cls, item: dict, now: datetime) -> dict:

@@ -18,6 +18,7 @@ def _details(scope: str) -> tuple[Detail, ...]:
             "LoggingConfiguration",
             missing_codes=("WAFNonexistentItemException",),  # logging not configured
         ),
+        Detail("list_tags_for_resource", {"ResourceARN": Ref("ARN")}, "Tags", "TagInfoForResource.TagList"),
     )
 
 

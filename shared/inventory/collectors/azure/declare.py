@@ -34,6 +34,8 @@ class AzureResource:
     details: ClassVar[tuple[Detail, ...]] = ()
     # Dotted paths that change without a configuration change (states, timestamps): not hashed.
     volatile: ClassVar[tuple[str, ...]] = ("properties.provisioningState",)
+    # Verdicts that depend on today's date (ages): an incremental scan evaluates it every time.
+    clock_dependent: ClassVar[bool] = False
     retryable_codes: ClassVar[tuple[int, ...]] = THROTTLING_STATUSES
 
     @classmethod

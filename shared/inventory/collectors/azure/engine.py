@@ -39,6 +39,7 @@ from shared.inventory.collectors.base import (
     refusal,
     resource_types,
 )
+from shared.inventory.tags import with_tags
 
 ARM_SCOPE = "https://management.azure.com/.default"
 MAX_PAGE_SIZE = 1000  # Resource Graph refuses a larger $top
@@ -269,7 +270,7 @@ def attach(row: dict, detail: Detail, answers: list[dict]) -> dict:
 
 def shape(spec: type[AzureResource], row: dict) -> CollectedResource:
     """One Resource Graph row (with its details' answers) as the resource document policies read."""
-    row = spec.normalise(jsonable(row))
+    row = with_tags("azure", spec.normalise(jsonable(row)))
     return CollectedResource(
         uid=row["id"],
         id=row["id"],

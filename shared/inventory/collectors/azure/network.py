@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.inventory.collectors.azure.declare import AzureResource
 from shared.inventory.collectors.base import resource_types
+from shared.platform.ports import ALL_PORTS, Ranges, as_specs, port_intervals, without
 
 # Sources that stand for any internet address: a rule naming one of them applies to all internet traffic.
 INTERNET_SOURCES = frozenset({"*", "internet", "any", "0.0.0.0", "0.0.0.0/0", "::/0"})
@@ -30,50 +31,11 @@ RULE_FIELDS = (
     "destinationPortRanges",
 )
 
-Ranges = list[tuple[int, int]]
-
 
 def _ranges(single: Any, many: Any) -> Ranges:
     """The port intervals of a rule's `...PortRange` and `...PortRanges` ("22", "20-25", "*")."""
     specs = [single] if isinstance(single, (str, int)) else []
-    specs += many if isinstance(many, list) else []
-    found = []
-    for spec in specs:
-        text = str(spec).strip()
-        if text in ("*", "any", "Any"):
-            found.append((0, 65535))
-            continue
-        low, _, high = text.partition("-")
-        try:
-            found.append((int(low), int(high or low)))
-        except ValueError:
-            continue
-    return found
-
-
-def _minus(ranges: Ranges, taken: Ranges) -> Ranges:
-    for t_low, t_high in taken:
-        kept = []
-        for low, high in ranges:
-            if t_high < low or high < t_low:
-                kept.append((low, high))
-                continue
-            if low < t_low:
-                kept.append((low, t_low - 1))
-            if t_high < high:
-                kept.append((t_high + 1, high))
-        ranges = kept
-    return ranges
-
-
-def _merged(ranges: Ranges) -> list[str]:
-    merged: Ranges = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(high, merged[-1][1]))
-        else:
-            merged.append((low, high))
-    return [str(low) if low == high else f"{low}-{high}" for low, high in merged]
+    return port_intervals(specs + (many if isinstance(many, list) else []))
 
 
 def _lower(values: Any) -> set[str]:
@@ -94,8 +56,8 @@ class _Rule:
         sources = _lower([fields["sourceAddressPrefix"], *(fields["sourceAddressPrefixes"] or [])])
         self.from_internet = bool(sources & INTERNET_SOURCES)
         # Left out, source ports and destinations are any (the API itself always writes them).
-        source_ports = _ranges(fields["sourcePortRange"], fields["sourcePortRanges"]) or [(0, 65535)]
-        self.any_source_port = not _minus([(0, 65535)], source_ports)
+        source_ports = _ranges(fields["sourcePortRange"], fields["sourcePortRanges"]) or [ALL_PORTS]
+        self.any_source_port = not without([ALL_PORTS], source_ports)
         destinations = _lower([fields["destinationAddressPrefix"], *(fields["destinationAddressPrefixes"] or [])])
         destinations |= _lower(group.get("id") for group in fields["destinationApplicationSecurityGroups"] or [])
         self.destinations = destinations or {"*"}
@@ -128,8 +90,8 @@ def internet_open_ports(properties: dict) -> dict[str, list[str]]:
                 if not earlier.allow and protocol in earlier.protocols and earlier.shadows(rule)
                 for port in earlier.ports
             ]
-            open_ports[protocol] += _minus(rule.ports, denied)
-    return {protocol: _merged(ranges) for protocol, ranges in open_ports.items()}
+            open_ports[protocol] += without(rule.ports, denied)
+    return {protocol: as_specs(ranges) for protocol, ranges in open_ports.items()}
 
 
 @resource_types.register("azure.network.nsg")

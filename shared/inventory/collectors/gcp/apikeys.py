@@ -26,6 +26,8 @@ class ApiKey(GcpResource):
     asset_type = "apikeys.googleapis.com/Key"
     name_field = "displayName"
     volatile = ("ageDays", "etag", "updateTime")
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
 
     @classmethod
     def normalise(cls, document: dict, now: datetime | None = None) -> dict:

@@ -28,6 +28,8 @@ class GcpResource:
     # `iamPolicy` (empty when it has none), for checks that read access from both.
     own_iam_policy: ClassVar[bool] = False
     volatile: ClassVar[tuple[str, ...]] = ()
+    # Verdicts that depend on today's date (ages): an incremental scan evaluates it every time.
+    clock_dependent: ClassVar[bool] = False
     retryable_codes: ClassVar[tuple[str, ...]] = THROTTLING_CODES
 
     @classmethod

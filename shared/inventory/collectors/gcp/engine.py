@@ -39,6 +39,7 @@ from shared.inventory.collectors.gcp.declare import (
     short_id,
 )
 from shared.inventory.collectors.gcp.shaping import json_names
+from shared.inventory.tags import with_tags
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 MAX_PAGE_SIZE = 1000  # Cloud Asset Inventory's own limit for list_assets
@@ -229,7 +230,7 @@ class GcpCollector:
     def _resource(
         self, spec: type[GcpResource], asset: asset_v1.Asset, related: dict[str, list[dict]]
     ) -> CollectedResource:
-        document = spec.normalise({**self._document(asset, spec.content_type), **related})
+        document = with_tags("gcp", spec.normalise({**self._document(asset, spec.content_type), **related}))
         return CollectedResource(
             uid=spec.uid(asset.name),
             id=short_id(asset.name),
@@ -317,7 +318,7 @@ def _export_resource(
         related["iamPolicy"] = policies.get(asset["name"], {})
     name = asset["name"]
     number = (scope or _scope(name)).rsplit("/", 1)[-1]
-    document = spec.normalise({**jsonable(integral(source)), **related})
+    document = with_tags("gcp", spec.normalise({**jsonable(integral(source)), **related}))
     return CollectedResource(
         uid=spec.uid(name),
         id=short_id(name),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from shared.platform.ports import port_intervals, without
+
 INTERNET = {4: "0.0.0.0/0", 6: "::/0"}
 PORTED = ("tcp", "udp", "sctp")  # the protocols whose rules may name ports
 PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "50": "esp", "51": "ah", "58": "ipv6-icmp"}
@@ -64,31 +66,7 @@ def _protocol(entry: dict) -> str:
 
 def _ranges(ports: Any) -> list[tuple[int, int]]:
     """["22", "8000-8080"] as intervals; no ports at all means every port."""
-    if not ports:
-        return list(ALL_PORTS)
-    intervals = []
-    for port in ports:
-        low, _, high = str(port).partition("-")
-        try:
-            intervals.append((int(low), int(high or low)))
-        except ValueError:
-            continue
-    return intervals
-
-
-def _minus(intervals: list[tuple[int, int]], removed: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    for low_r, high_r in removed:
-        kept = []
-        for low, high in intervals:
-            if high_r < low or low_r > high:
-                kept.append((low, high))
-                continue
-            if low < low_r:
-                kept.append((low, low_r - 1))
-            if high > high_r:
-                kept.append((high_r + 1, high))
-        intervals = kept
-    return intervals
+    return port_intervals(ports) if ports else list(ALL_PORTS)
 
 
 def _admitted(entries: list[dict]) -> dict[str, list[tuple[int, int]]]:
@@ -149,7 +127,7 @@ def internet_ingress(rule: dict, rules: list[dict]) -> list[dict]:
                     if protocol == "all":
                         admitted = {name: [] for name in admitted}
                     elif protocol in admitted:
-                        admitted[protocol] = _minus(admitted[protocol], ports)
+                        admitted[protocol] = without(admitted[protocol], ports)
         for protocol, ports in admitted.items():
             merged = open_by_protocol.setdefault(protocol, [])
             merged.extend(port for port in ports if port not in merged)

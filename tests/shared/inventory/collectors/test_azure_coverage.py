@@ -480,7 +480,8 @@ def test_real_shape_fixture_is_shaped_from_an_upload_and_live(resource_type):
         assert resource.uid == resource.id == row["id"]
         assert resource.name == row["name"]
         assert resource.region == (row.get("location") or GLOBAL_REGION)
-        assert resource.document == row  # an export carries no detail answers
+        # An export carries no detail answers; every document gets `tags`, an empty one for a row without.
+        assert resource.document == {**row, "tags": row.get("tags") or {}}
         assert {k: v for k, v in live[row["name"]].items() if k in row} == row
 
 

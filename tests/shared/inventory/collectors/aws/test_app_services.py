@@ -656,15 +656,21 @@ def test_route53_query_logging_from_the_published_shapes(stubbed):
         "CloudWatchLogsLogGroupArn": f"arn:aws:logs:{HOME}:{ACCOUNT}:log-group:/aws/route53/example.com:*",
     }
     # The stub sees the zone's Id as the engine passes it; botocore strips "/hostedzone/" after.
-    for zone, configs in (("Z1D633PJN98FT9", [logging_config]), ("Z2ABCDEFG12345", [])):
-        expected = {"HostedZoneId": f"/hostedzone/{zone}"}
-        route53.add_response("list_query_logging_configs", {"QueryLoggingConfigs": configs}, expected)
+    tags = {"Z1D633PJN98FT9": [{"Key": "team", "Value": "web"}], "Z2ABCDEFG12345": [], "Z3PRIVATE67890": []}
+    for zone, configs in (("Z1D633PJN98FT9", [logging_config]), ("Z2ABCDEFG12345", []), ("Z3PRIVATE67890", None)):
+        if configs is not None:  # a private zone is not asked
+            expected = {"HostedZoneId": f"/hostedzone/{zone}"}
+            route53.add_response("list_query_logging_configs", {"QueryLoggingConfigs": configs}, expected)
+        tag_set = {"ResourceType": "hostedzone", "ResourceId": zone, **({"Tags": tags[zone]} if tags[zone] else {})}
+        answer = {"ResourceTagSet": tag_set}
+        route53.add_response("list_tags_for_resource", answer, {"ResourceType": "hostedzone", "ResourceId": zone})
 
     found = collect(collector, "aws.route53.hosted-zone", GLOBAL_REGION)
     assert set(found) == {"example.com.", "shop.example.com.", "internal.example."}
     assert found["example.com."].id == "Z1D633PJN98FT9"
     assert found["example.com."].uid == "arn:aws:route53:::hostedzone/Z1D633PJN98FT9"
     assert "QueryLoggingConfigs" not in found["internal.example."].document  # private: not asked
+    assert found["example.com."].document["tags"] == {"team": "web"}
     assert failing("pol_route53_zone_query_logging", found) == {"shop.example.com."}
 
 
@@ -705,13 +711,19 @@ def test_backup_vaults_and_document_sharing_from_the_published_shapes(stubbed):
             "Policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
         }
         backup.add_response("get_backup_vault_access_policy", answer, {"BackupVaultName": name})
+        arn = {"ResourceArn": f"arn:aws:backup:{HOME}:{ACCOUNT}:backup-vault:{name}"}
+        backup.add_response("list_tags", {"Tags": {"owner": name}}, arn)
     backup.add_client_error(
         "get_backup_vault_access_policy", "ResourceNotFoundException", expected_params={"BackupVaultName": "default"}
     )
+    arn = {"ResourceArn": f"arn:aws:backup:{HOME}:{ACCOUNT}:backup-vault:default"}
+    backup.add_response("list_tags", {"Tags": {}}, arn)
 
     vault_documents = collect(collector, "aws.backup.vault")
     assert set(vault_documents) == {"prod", "open", "default"}
     assert "Policy" not in vault_documents["default"].document
+    assert vault_documents["prod"].document["tags"] == {"owner": "prod"}
+    assert vault_documents["default"].document["tags"] == {}
     assert vault_documents["open"].document["Policy"]["Statement"][0]["Principals"] == ["*"]
     assert failing("pol_backup_vault_policy_not_public", vault_documents) == {"open"}
     assert failing("pol_backup_vault_locked", vault_documents) == {"open", "default"}
