@@ -34,9 +34,10 @@ help:
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ./client
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
 
@@ -99,6 +100,12 @@ up: migrate $(FLOWER_AUTH)
 	$(WITH_KEYS) $(WITH_FLOWER_AUTH) nohup $(BIN)/celery -A workers.main flower --address=127.0.0.1 --port=5555 \
 		> $(RUN)/flower.log 2>&1 & echo $$! > $(RUN)/flower.pid
 	@echo "API on http://$(API_BIND), Flower on http://127.0.0.1:5555 (user:password in $(FLOWER_AUTH)); logs in $(RUN)/"
+	@echo "The CLI is ./bin/policycortex (it reads $(SECRETS) and this Makefile's DATABASE_URL and REDIS_URL). A tenant and its key:"
+	@echo '  ./bin/policycortex tenant create acme'
+	@echo '  export POLICYCORTEX_API_KEY=$$(./bin/policycortex apikey create --tenant acme)'
+	@echo '  ./bin/policycortex accounts list'
+	@echo "The services reach only public endpoints. To scan a local one (moto, a cloud fake) allow-list it and restart:"
+	@echo "  make down && POLICYCORTEX_OUTBOUND_ALLOWLIST=127.0.0.1 make up   (now: $${POLICYCORTEX_OUTBOUND_ALLOWLIST:-not set})"
 
 down:
 	-for name in api worker beat flower; do \

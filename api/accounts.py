@@ -7,7 +7,9 @@ from flask import Blueprint, request
 from api.context import json_body, load, pagination, services, tenant_id
 from api.idempotency import idempotent
 from shared.accounts import service as accounts
+from shared.findings.lifecycle import close_account_findings
 from shared.inventory import uploads, verify
+from shared.platform.db import utcnow
 
 bp = Blueprint("accounts", __name__, url_prefix="/v1/accounts")
 
@@ -38,7 +40,10 @@ def get_account(account_id: str):
 
 @bp.delete("/<account_id>")
 def delete_account(account_id: str):
+    """Remove an account (soft: past scans keep naming it); its open findings are resolved."""
     accounts.delete_account(services(), tenant_id(), account_id)
+    with services().db.session() as session:
+        close_account_findings(session, tenant_id(), account_id, utcnow())
     return "", 204
 
 

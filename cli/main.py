@@ -4,31 +4,44 @@ REST API with the tenant's key, like any caller: the same validation, isolation 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import click
-import requests
+from policycortex_client.errors import PolicyCortexError
 from sqlalchemy import select
 
-from cli.client import ApiError, PolicyCortexClient, envelope_message
+from cli.client import api_client as _client
+from cli.client import call as _call
 from cli.frameworks import frameworks
+from cli.local import local_aws
 from cli.policies import policies
-from cli.scans import _call, _client, _echo_json, scans
+from cli.scans import _echo_json, scans
 from shared.platform.settings import Settings, SettingsError
 
 # `accounts verify` exits with 3 when the check ran and found the account not ready (1: any error).
 EXIT_NOT_VERIFIED = 3
 
 
+def _local_secret_keys() -> str | None:
+    """The Fernet keys `make migrate`/`make up` wrote to .run/secret-keys (in this checkout, or in
+    the current directory), so the CLI reads what the services it sits beside encrypted."""
+    for root in (Path(__file__).resolve().parents[1], Path.cwd()):
+        path = root / ".run" / "secret-keys"
+        if path.is_file():
+            return path.read_text().strip() or None
+    return None
+
+
 def _settings() -> Settings:
+    env = dict(os.environ)
+    if not env.get("POLICYCORTEX_SECRET_KEYS") and (keys := _local_secret_keys()):
+        env["POLICYCORTEX_SECRET_KEYS"] = keys
     try:
-        return Settings.from_env()
+        return Settings.from_env(env)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -47,6 +60,7 @@ def main() -> None:
 main.add_command(scans)
 main.add_command(frameworks)
 main.add_command(policies)
+main.add_command(local_aws)
 
 
 @main.command("secret-key")
@@ -232,7 +246,7 @@ def accounts_add(
     }
     if collection:
         body["collection"] = collection
-    account = _call(_client().request, "POST", "/v1/accounts", json=body)
+    account = _call(_client().accounts.create, body)
     if as_json:
         _echo_json(account)
     else:
@@ -257,7 +271,7 @@ def _account_line(account: dict[str, Any]) -> str:
 def accounts_list(as_json: bool, **filters: Any) -> None:
     """List accounts: id, provider, name, environment, collection, regions, credentials."""
     params = {name: value for name, value in filters.items() if value is not None}
-    page = _call(_client().request, "GET", "/v1/accounts", params=params)
+    page = _call(_client().accounts.page, **params)
     if as_json:
         _echo_json(page)
         return
@@ -272,7 +286,7 @@ def accounts_list(as_json: bool, **filters: Any) -> None:
 def accounts_verify(account_id: str, as_json: bool) -> None:
     """Check an account's credentials and the permissions scans need, from where the API runs.
     Exit code: 0 verified, 3 not verified, 1 any other error."""
-    answer = _call(_client().request, "POST", f"/v1/accounts/{account_id}/verify")
+    answer = _call(_client().accounts.verify, account_id)
     if as_json:
         _echo_json(answer)
     else:
@@ -306,7 +320,7 @@ def schedules_list(as_json: bool, enabled: bool | None, **filters: Any) -> None:
     params = {name: value for name, value in filters.items() if value is not None}
     if enabled is not None:
         params["enabled"] = "true" if enabled else "false"
-    page = _call(_client().request, "GET", "/v1/scans/schedules", params=params)
+    page = _call(_client().schedules.page, **params)
     if as_json:
         _echo_json(page)
         return
@@ -325,51 +339,21 @@ def reports() -> None:
     """Scan reports, through the REST API at POLICYCORTEX_URL with the key in POLICYCORTEX_API_KEY."""
 
 
-def download(client: PolicyCortexClient, path: str, params: dict[str, str]) -> Iterator[bytes]:
-    """A GET answered with a file, streamed in chunks; a refusal or a cut is an ApiError."""
-    try:
-        with client.http.get(client.base_url + path, params=params, stream=True, timeout=client.timeout) as response:
-            if not response.ok:
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                code = body.get("error_code") if isinstance(body, dict) else None
-                raise ApiError(envelope_message(response.status_code, body), status=response.status_code, code=code)
-            yield from response.iter_content(chunk_size=64 * 1024)
-    except requests.RequestException as exc:
-        raise ApiError(f"download from {client.base_url} failed: {type(exc).__name__}") from None
-
-
-def write_atomically(path: str, chunks: Iterable[bytes]) -> int:
-    """Write beside `path` and rename over it once complete: a failed download leaves no truncated file."""
-    descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".policycortex-")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            size = sum(file.write(chunk) for chunk in chunks)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return size
-
-
 @reports.command("get")
 @click.argument("scan_id")
 @click.option("--format", "format_name", default="json", show_default=True, help="json, csv, ocsf or html.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="A file (default: stdout).")
 def reports_get(scan_id: str, format_name: str, output: str | None) -> None:
     """Download a finished scan's report. With -o the file appears only once complete."""
-    chunks = download(_client(), f"/v1/scans/{scan_id}/report", {"format": format_name})
+    api = _client().reports
     try:
         if output is None:
             with click.open_file("-", "wb") as stdout:
-                for chunk in chunks:
+                for chunk in api.chunks(scan_id, format_name):
                     stdout.write(chunk)
             return
-        size = write_atomically(output, chunks)
-    except ApiError as exc:
+        size = api.save(scan_id, output, format_name)
+    except PolicyCortexError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None

@@ -5,34 +5,22 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import IO, Any
 
 import click
+from policycortex_client.client import Client
+from policycortex_client.errors import PolicyCortexError
+from policycortex_client.stream import RETRYABLE as RETRYABLE_STREAM_ERRORS
 
-from cli.client import ApiError, PolicyCortexClient
+from cli.client import api_client as _client
+from cli.client import call as _call
 
 # `scans watch` exits with the scan's outcome, so scripts can branch on it (1 is any other error).
 EXIT_CODES = {"completed": 0, "failed": 3, "timed_out": 4, "cancelled": 5}
-# Stream ends worth reopening after a pause: going away, dropped, server error, restart, busy.
-RETRYABLE_STREAM_ERRORS = {"WS_CONNECT", "WS_1001", "WS_1005", "WS_1006", "WS_1011", "WS_1012", "WS_1013"}
 RECONNECT_DELAYS = (1, 2, 4, 8, 15)  # seconds; then watch gives up
 SEVERITIES = ("critical", "high", "medium", "low")
-
-
-def _client() -> PolicyCortexClient:
-    try:
-        return PolicyCortexClient.from_env()
-    except ApiError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _call(method: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """An API call whose error becomes a clean one-line message and exit code 1."""
-    try:
-        return method(*args, **kwargs)
-    except ApiError as exc:
-        raise click.ClickException(str(exc)) from None
+LISTED_ERRORS = 10  # `scans watch` lists this many of a scan's listing errors; GET /v1/scans/<id> has all
 
 
 def _echo_json(value: Any) -> None:
@@ -97,7 +85,7 @@ def trigger(body_file: IO[str] | None, then_watch: bool, as_json: bool, **option
         if not isinstance(base, dict):
             raise click.ClickException("--body must hold a JSON object")
     client = _client()
-    created = _call(client.trigger_scan, build_body(base, **options))
+    created = _call(client.scans.trigger, build_body(base, **options))
     if as_json:
         _echo_json(created)
     else:
@@ -118,7 +106,7 @@ def trigger(body_file: IO[str] | None, then_watch: bool, as_json: bool, **option
 @click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
 def list_scans(as_json: bool, **filters: Any) -> None:
     """List scans, newest first: id, status, type, environment, created, score, violations, resources."""
-    page = _call(_client().list_scans, **filters)
+    page = _call(_client().scans.page, **filters)
     if as_json:
         _echo_json(page)
         return
@@ -139,7 +127,7 @@ def list_scans(as_json: bool, **filters: Any) -> None:
 @click.argument("scan_id")
 def show(scan_id: str) -> None:
     """Print a scan's details as GET /v1/scans/<id> answers them (JSON)."""
-    _echo_json(_call(_client().get_scan, scan_id))
+    _echo_json(_call(_client().scans.get, scan_id))
 
 
 @scans.command("cancel")
@@ -147,7 +135,7 @@ def show(scan_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
 def cancel(scan_id: str, as_json: bool) -> None:
     """Cancel a pending or running scan; a running one keeps its partial results."""
-    answer = _call(_client().cancel_scan, scan_id)
+    answer = _call(_client().scans.cancel, scan_id)
     if as_json:
         _echo_json(answer)
         return
@@ -166,7 +154,7 @@ def watch(scan_id: str) -> None:
     sys.exit(follow(_client(), scan_id))
 
 
-def follow(client: PolicyCortexClient, scan_id: str) -> int:
+def follow(client: Client, scan_id: str) -> int:
     """Show the stream as a progress bar (on stderr) and the summary (on stdout); the exit code.
     A stream cut short (an API restart, a busy server) is reopened: its snapshot picks up where it was."""
     from rich.console import Console
@@ -187,7 +175,7 @@ def follow(client: PolicyCortexClient, scan_id: str) -> int:
         retries = iter(RECONNECT_DELAYS)
         while True:
             try:
-                for message in client.stream(scan_id):
+                for message in client.scans.stream(scan_id):
                     note = _apply(message, outcome)
                     if note:
                         bar.console.print(note)
@@ -195,8 +183,8 @@ def follow(client: PolicyCortexClient, scan_id: str) -> int:
                     if progress:
                         bar.update(task, completed=progress["percentage"], detail=_progress_detail(outcome))
                 break
-            except ApiError as exc:
-                delay = next(retries, None) if exc.code in RETRYABLE_STREAM_ERRORS else None
+            except PolicyCortexError as exc:
+                delay = next(retries, None) if exc.error_code in RETRYABLE_STREAM_ERRORS else None
                 if delay is None:
                     raise click.ClickException(str(exc)) from None
                 bar.console.print(f"{exc}; reconnecting in {delay}s")
@@ -287,6 +275,10 @@ def summary_lines(scan_id: str, outcome: dict[str, Any]) -> Iterable[str]:
         )
     errors = results.get("errors") or []
     yield f"  errors             {len(errors)}"
-    for error in errors[:10]:
+    for error in errors[:LISTED_ERRORS]:
         where = f"{error.get('resource_type')} in {error.get('region')}"
         yield f"    {error.get('code')} listing {where}: {error.get('message')}"
+    unlisted = len(errors) - LISTED_ERRORS
+    if unlisted > 0:
+        noun = "error" if unlisted == 1 else "errors"
+        yield f"    ... and {unlisted} more {noun} not listed; see GET /v1/scans/{scan_id}"

@@ -2,9 +2,9 @@
 
 It starts a moto server seeded with a small insecure AWS estate, local Azure Resource Graph and
 GCP Cloud Asset Inventory endpoints (the real SDK clients talk to them), the API under gunicorn
-and a Celery worker; creates a tenant, key and four accounts, pushes a datacenter inventory; then
-acts as a REST caller would: triggers one scan of all four, follows it, prints the result, and
-stops what it started."""
+and a Celery worker; makes a key for the `demo` tenant (created on the first run, reused after) and
+its four accounts, pushes a datacenter inventory; then acts as a REST caller would: triggers one
+scan of all four, follows it, prints the result, and stops what it started."""
 
 from __future__ import annotations
 
@@ -21,10 +21,23 @@ from devkit.estates import DEMO_CREDENTIALS, seed_demo_estate
 from devkit.fakes.azure import SUBSCRIPTION, FakeAzure, demo_estate
 from devkit.fakes.gcp import PROJECT, FakeAssetInventory, seed_estate
 from shared.frameworks.library import builtin_frameworks
+from shared.platform.context import Services
 from shared.platform.settings import Settings
 from shared.scans.render import progress_text
+from shared.tenants.apikeys import create_key, revoke_key
+from shared.tenants.service import create_tenant, tenant_by_name
 
 REGIONS = ("us-east-1", "eu-west-1")
+# One tenant for every run, so runs do not pile up tenants; its earlier scans stay (the next scan
+# compares with them) and its accounts are replaced, since the local endpoints move between runs.
+DEMO_TENANT = "demo"
+# What each of the scan's four providers is in the demo: nothing here reaches a real cloud.
+TARGETS = {
+    "aws": "AWS (local moto endpoint)",
+    "azure": "Azure (local Resource Graph fake)",
+    "gcp": "GCP (local Cloud Asset fake)",
+    "hybrid": "hybrid datacenter (uploaded inventory)",
+}
 # An on-premises datacenter as its inventory tooling would push it, in the hybrid types: an edge
 # firewall that opens SSH to the internet (its RDP allow is shadowed by a deny), a MinIO bucket
 # without encryption at rest, a host that still takes SSH passwords and a database without an audit log.
@@ -115,6 +128,40 @@ def _post(base: str, headers: dict, path: str, body: dict) -> dict:
     return response.json()
 
 
+def _demo_key(settings: Settings) -> tuple[dict[str, str], str]:
+    """The Authorization header of a new key for the demo tenant (created on the first run) and the
+    key's id, to revoke it when the demo ends."""
+    svc = Services(settings)
+    try:
+        with svc.db.session() as session:
+            tenant = tenant_by_name(session, DEMO_TENANT) or create_tenant(session, settings, DEMO_TENANT)
+            key, plaintext = create_key(session, tenant, name="demo")
+            key_id = key.id
+    finally:
+        svc.db.dispose()
+    return {"Authorization": f"Bearer {plaintext}"}, key_id
+
+
+def _revoke(settings: Settings, key_id: str) -> None:
+    svc = Services(settings)
+    try:
+        with svc.db.session() as session:
+            revoke_key(session, key_id)
+    finally:
+        svc.db.dispose()
+
+
+def _remove_earlier_accounts(base: str, headers: dict, names: set[str]) -> None:
+    """Soft-delete the accounts an earlier run left (their endpoints' ports are gone); their past
+    scans keep pointing at them."""
+    response = requests.get(f"{base}/v1/accounts", headers=headers, params={"limit": 100}, timeout=60)
+    response.raise_for_status()
+    for account in response.json()["accounts"]:
+        if account["name"] in names:
+            requests.delete(f"{base}/v1/accounts/{account['id']}", headers=headers, timeout=60).raise_for_status()
+            say(f"DELETE /v1/accounts/{account['id']} ({account['name']}, left by an earlier run)")
+
+
 def _evidence_pack(base: str, headers: dict, scan_id: str, path: Path) -> Path:
     """Attest one manual SOC 2 control, as a compliance lead would, and save the SOC 2 evidence pack."""
     attestation = {
@@ -134,17 +181,26 @@ def _evidence_pack(base: str, headers: dict, scan_id: str, path: Path) -> Path:
 
 
 def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
+    headers, key_id = _demo_key(settings)
+    try:
+        return _run(settings, headers, keep_running=keep_running)
+    finally:
+        _revoke(settings, key_id)
+
+
+def _run(settings: Settings, headers: dict[str, str], *, keep_running: bool) -> int:
     with DevStack(settings) as stack:
         moto = stack.start_moto()
         aws_expected = seed_demo_estate(moto, REGIONS)
         rows, details = demo_estate()
         azure = stack.enter_context(FakeAzure(rows, details))
         gcp = stack.enter_context(FakeAssetInventory(seed_estate()))
-        say(f"AWS (moto) on {moto}, Azure Resource Graph on {azure.url}, GCP Cloud Asset on {gcp.url}")
+        for provider, url in (("aws", moto), ("azure", azure.url), ("gcp", gcp.url)):
+            say(f"{TARGETS[provider]} on {url}")
         stack.start_worker()
         base = stack.start_api()
         say(f"API (gunicorn) on {base} and a Celery worker; logs in {stack.log_dir}/")
-        headers = stack.api_key(f"demo-{int(time.time())}")
+        say(f"tenant {DEMO_TENANT}, with a key for this run (revoked at the end)")
 
         accounts = [
             {
@@ -163,12 +219,14 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
             {"provider": "gcp", "name": "demo-gcp", "endpoint_url": gcp.url, "credentials": {"project_id": PROJECT}},
             {"provider": "hybrid", "name": "demo-datacenter"},
         ]
+        _remove_earlier_accounts(base, headers, {account["name"] for account in accounts})
         for account in accounts:
             created = _post(base, headers, "/v1/accounts", {"environment": "production", **account})
-            say(f"POST /v1/accounts -> {created['id']} ({created['provider']}, collection {created['collection']})")
+            target = TARGETS[created["provider"]]
+            say(f"POST /v1/accounts -> {created['id']} {created['name']}: {target}, collection {created['collection']}")
             if created["provider"] == "hybrid":
                 pushed = _post(base, headers, f"/v1/accounts/{created['id']}/inventory", DATACENTER)
-                say(f"POST /v1/accounts/{created['id']}/inventory -> {pushed['stored']} resources")
+                say(f"POST /v1/accounts/{created['id']}/inventory -> {pushed['stored']} resources of the {target}")
 
         body = {
             "name": "Production Full Compliance Scan",
@@ -190,7 +248,7 @@ def run_demo(settings: Settings, *, keep_running: bool = False) -> int:
         print(json.dumps(scan, indent=2))
         found = _violations(base, headers, scan["id"])
         by_provider = Counter(v["resource"]["provider"] for v in found)
-        say("violations by provider: " + ", ".join(f"{p} {n}" for p, n in sorted(by_provider.items())))
+        say("violations: " + ", ".join(f"{TARGETS.get(p, p)} {n}" for p, n in sorted(by_provider.items())))
         compliance = requests.get(f"{base}/v1/scans/{scan['id']}/compliance", headers=headers, timeout=60).json()
         for framework in compliance["frameworks"]:
             say(

@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
 from shared.catalog.models import CustomFramework
-from shared.catalog.service import Catalog, catalog_for, check_patch, owned_row
+from shared.catalog.service import Catalog, catalog_for, check_patch, owned_row, unknown_policies
 from shared.frameworks.library import Framework
 from shared.platform.context import Services
 from shared.platform.db import utcnow
@@ -49,7 +49,7 @@ def _validate_framework(catalog: Catalog, document: dict) -> dict:
         _, unknown = catalog.expand(control["policies"])
         if unknown:
             details.append(
-                {"field": f"controls[{index}].policies", "message": f"Unknown policy id(s): {', '.join(unknown)}"}
+                {"field": f"controls[{index}].policies", "message": unknown_policies(unknown, catalog.policies)}
             )
     if details:
         raise InvalidRequest("The framework does not validate", details=details)

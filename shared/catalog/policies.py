@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from shared.catalog.models import CustomPolicy
-from shared.catalog.service import Catalog, catalog_for, check_patch, owned_row
+from shared.catalog.service import Catalog, catalog_for, check_patch, owned_row, unknown_frameworks
 from shared.platform.context import Services
 from shared.platform.db import utcnow
 from shared.platform.errors import Conflict, InvalidRequest
@@ -82,7 +82,8 @@ class PolicyQuerySchema(Schema):
 
 def filter_policies(catalog: Catalog, query: dict) -> list[Policy]:
     if query.get("framework") and query["framework"] not in catalog.frameworks:
-        raise InvalidRequest(details=[{"field": "framework", "message": f"Unknown framework {query['framework']}"}])
+        message = unknown_frameworks([query["framework"]], catalog.frameworks)
+        raise InvalidRequest(details=[{"field": "framework", "message": message}])
     selected = []
     for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
         if any(

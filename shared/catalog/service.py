@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import logging
@@ -19,6 +20,37 @@ from shared.platform.errors import Conflict, InvalidRequest, NotFound
 from shared.policies.policy import Policy, PolicyError, builtin_policies, load_policy
 
 log = logging.getLogger(__name__)
+
+
+# Valid names listed in an error message, at most: enough for frameworks, a pointer for policies.
+LISTED_NAMES = 20
+
+
+def unknown_names(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """`soc-2 (did you mean soc2?)`: each unknown name, with the closest known one when one is close."""
+    known = list(known)
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        named.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return ", ".join(named)
+
+
+def listed(names: Iterable[str], limit: int = LISTED_NAMES) -> str:
+    """Sorted names, the first `limit` of them and how many there are in all when there are more."""
+    names = sorted(names)
+    shown = ", ".join(names[:limit])
+    return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown
+
+
+def unknown_frameworks(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """What every refusal of a framework id says: the id, the closest one, and the valid ones."""
+    known = list(known)
+    return f"Unknown framework(s): {unknown_names(unknown, known)}; the frameworks are {listed(known)}"
+
+
+def unknown_policies(unknown: Iterable[str], known: Iterable[str]) -> str:
+    return f"Unknown policy id(s): {unknown_names(unknown, known)}; GET /v1/policies lists them"
 
 
 class SelectionError(ValueError):
@@ -83,16 +115,24 @@ class Catalog:
         """The policies a scan evaluates: the frameworks' policies (all when none are named),
         narrowed to `include_policies` when given, for the scan's providers."""
         providers, frameworks, include = set(providers), list(frameworks), list(include_policies)
-        unknown_frameworks = [f for f in frameworks if f not in self.frameworks]
-        if unknown_frameworks:
-            raise SelectionError("frameworks", f"Unknown framework(s): {', '.join(unknown_frameworks)}")
+        missing = [f for f in frameworks if f not in self.frameworks]
+        if missing:
+            raise SelectionError(
+                "frameworks",
+                unknown_frameworks(missing, self.frameworks),
+            )
         candidates = set(self.policies)
         if frameworks:
             candidates = set().union(*(self.frameworks[f].policy_ids for f in frameworks)) & candidates
         if include:
             wanted, unknown = self.expand(include)
             if unknown:
-                raise SelectionError("scope.include_policies", f"Unknown policy id(s): {', '.join(unknown)}")
+                known = [*self.policies, *self.groups]
+                raise SelectionError(
+                    "scope.include_policies",
+                    f"Unknown policy id(s) or group(s): {unknown_names(unknown, known)}; "
+                    "GET /v1/policies lists the policies and their groups",
+                )
             candidates &= wanted
         if "hybrid" in providers:
             # Pushed inventories hold resources of any provider, evaluated by that provider's policies.

@@ -98,3 +98,20 @@ def record_findings(
     rules = rules_in_force(session, tenant_id, now)
     if rules:
         mute_findings(session, tenant_id, FINDINGS.c.last_scan_id == scan_id, rules, now)
+
+
+# An account removed: its open and muted findings are closed, as no scan will judge them again.
+CLOSE_ACCOUNT = """
+WITH closed AS (
+    UPDATE findings SET status = 'resolved', resolved_at = :now, status_changed_at = :now, muted_by = NULL
+    WHERE tenant_id = :tenant AND account_id = :account AND status IN ('open', 'muted')
+    RETURNING id
+)
+INSERT INTO finding_events (finding_id, tenant_id, status, reason, at)
+SELECT id, :tenant, 'resolved', 'Its account ' || :account || ' was removed', :now FROM closed
+"""
+
+
+def close_account_findings(session: Session, tenant_id: str, account_id: str, now: datetime) -> int:
+    """Resolve the findings of a removed account, each with its reason; returns how many."""
+    return session.execute(text(CLOSE_ACCOUNT), {"tenant": tenant_id, "account": account_id, "now": now}).rowcount

@@ -10,7 +10,7 @@ from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import PROVIDERS
-from shared.catalog.service import Catalog
+from shared.catalog.service import Catalog, unknown_frameworks
 from shared.findings.models import FINDING_STATUSES, Finding, FindingEvent
 from shared.inventory.models import Resource, ResourceVersion
 from shared.platform import cursors
@@ -61,8 +61,8 @@ def _policies(catalog: Catalog, query: dict) -> list[str] | None:
         return None
     framework = catalog.frameworks.get(query["framework"])
     if framework is None:
-        known = ", ".join(sorted(catalog.frameworks))
-        raise InvalidRequest(details=[{"field": "framework", "message": f"Unknown framework; one of {known}"}])
+        message = unknown_frameworks([query["framework"]], catalog.frameworks)
+        raise InvalidRequest(details=[{"field": "framework", "message": message}])
     if not query.get("control"):
         return sorted(framework.policy_ids)
     control = next((c for c in framework.controls if c.id == query["control"]), None)

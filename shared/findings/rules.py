@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import CloudAccount
-from shared.catalog.service import catalog_for
+from shared.catalog.service import catalog_for, unknown_policies
 from shared.findings.models import MuteRule, MuteRuleChange
 from shared.findings.muting import rules_in_force
 from shared.platform.db import utcnow
@@ -82,9 +82,10 @@ def _load(schema: Closed, document: Any) -> dict:
 def _check_targets(session: Session, tenant_id: str, data: dict) -> None:
     """Policies and accounts a rule names exist for the tenant: a typo would mute nothing, silently."""
     details = []
-    unknown = sorted(set(data.get("policy_ids") or ()) - set(catalog_for(session, tenant_id).policies))
+    catalog = catalog_for(session, tenant_id)
+    unknown = sorted(set(data.get("policy_ids") or ()) - set(catalog.policies))
     if unknown:
-        details.append({"field": "policy_ids", "message": f"Unknown policies: {', '.join(unknown[:10])}"})
+        details.append({"field": "policy_ids", "message": unknown_policies(unknown[:10], catalog.policies)})
     wanted = set(data.get("account_ids") or ())
     if wanted:
         known = set(

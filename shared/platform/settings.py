@@ -176,9 +176,13 @@ class Settings:
         except BadAllowlistEntry as exc:
             raise SettingsError(f"{PREFIX}OUTBOUND_ALLOWLIST {exc}") from None
         if not self.secret_keys:
+            # The keys decrypt what is stored already: pointing a newcomer at a new key would make
+            # every stored credential unreadable, so the hint names where `make` keeps the keys.
             raise SettingsError(
-                f"{PREFIX}SECRET_KEYS is required: one or more Fernet keys, comma separated "
-                "(make one with `policycortex secret-key`)"
+                f"{PREFIX}SECRET_KEYS is required: one or more Fernet keys, comma separated. In a checkout, "
+                "`make migrate` and `make up` keep them in .run/secret-keys, which ./bin/policycortex reads "
+                f"(or: export {PREFIX}SECRET_KEYS=$(cat .run/secret-keys)); only a new deployment makes "
+                "its first key, with `policycortex secret-key`"
             )
 
     @cached_property

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.attestations.models import Attestation
 from shared.attestations.service import current_attestations
-from shared.catalog.service import Catalog
+from shared.catalog.service import Catalog, unknown_frameworks
 from shared.findings.models import finding_id
 from shared.inventory.models import Resource
 from shared.platform import cursors
@@ -68,7 +68,8 @@ def _filters(catalog: Catalog, query: dict) -> list:
     if query.get("framework"):
         framework = catalog.frameworks.get(query["framework"])
         if framework is None:
-            raise InvalidRequest(details=[{"field": "framework", "message": f"Unknown framework {query['framework']}"}])
+            message = unknown_frameworks([query["framework"]], catalog.frameworks)
+            raise InvalidRequest(details=[{"field": "framework", "message": message}])
         conditions.append(Violation.policy_id.in_(sorted(framework.policy_ids)))
     if query.get("resource"):
         pattern = glob_to_like(query["resource"])

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from policycortex_client.stream import close_code
 from simple_websocket import Client, ConnectionClosed
 from sqlalchemy import update
 from werkzeug.serving import make_server
@@ -19,7 +20,6 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Ping, Request
 
 from api.stream import REDIS_CLIENT_NAME
-from cli.client import close_code
 from devkit.estates import DEMO_POLICIES, seed_demo_estate
 from shared.platform.db import utcnow
 from shared.scans import service

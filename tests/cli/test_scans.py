@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
+from policycortex_client.errors import envelope_message
 
-from cli.client import ApiError, PolicyCortexClient, envelope_message
+from cli.client import api_client
 from cli.scans import build_body, scans
 from devkit.estates import seed_demo_estate
 from tests.api.test_stream import NO_VIOLATIONS, make_scan, serve, stream_enabled_app
@@ -66,8 +68,8 @@ def test_envelope_becomes_one_clean_line():
         "(cloud_providers: At least one cloud provider must be specified)"
     )
     assert envelope_message(502, "<html>") == "HTTP 502"
-    with pytest.raises(ApiError, match="POLICYCORTEX_API_KEY is not set"):
-        PolicyCortexClient.from_env({"POLICYCORTEX_URL": "http://127.0.0.1:1"})
+    with pytest.raises(click.ClickException, match="POLICYCORTEX_API_KEY is not set"):
+        api_client({"POLICYCORTEX_URL": "http://127.0.0.1:1"})
 
 
 def test_trigger_watch_list_show(run, client, worker, tenant, make_account, moto):

@@ -266,3 +266,13 @@ def test_findings_filters_and_keyset_pages(estate):
     )
     assert estate.findings(account_id=estate.accounts[1]) == {}
     assert scan["results"]["total_violations"] == 7
+
+
+def test_removing_an_account_resolves_its_findings(estate):
+    estate.push(1, bucket("old-dev", versioned=False))
+    estate.scan()
+    finding = estate.findings()["old-dev"]
+    removed = estate.client.delete(f"/v1/accounts/{estate.accounts[1]}", headers=estate.tenant.headers)
+    assert removed.status_code == 204
+    closed = estate.get(f"/v1/findings/{finding['id']}")
+    assert closed["status"] == "resolved" and "was removed" in closed["history"][-1]["reason"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from shared.platform.registry import Registry
 
@@ -94,6 +95,21 @@ def peer_code(code: Any, status: int | None) -> str:
     if isinstance(code, str) and CODE_TOKEN.fullmatch(code):
         return code
     return f"HTTP{status}" if status else "UnknownError"
+
+
+# What a verify() check says for the checks it did not run after the endpoint gave no connection.
+NOT_CHECKED_UNREACHABLE = "Not checked: the endpoint could not be reached"
+
+
+def unreachable(code: str, url: str) -> str:
+    """Our sentence for a verification that got no connection: the host and port it tried, so a
+    caller fixes the endpoint (or the network) rather than the credentials, which were never sent."""
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    port = parts.port or (80 if parts.scheme == "http" else 443)
+    return (
+        f"{code}: the endpoint {parts.hostname}:{port} could not be reached (no connection), so the "
+        "credentials were not tried; check the account's endpoint_url and that the service there is up"
+    )
 
 
 def refusal(what: str, code: str, status: int | None) -> str:

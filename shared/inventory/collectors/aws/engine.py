@@ -20,6 +20,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    EndpointConnectionError,
     NoCredentialsError,
     ReadTimeoutError,
 )
@@ -37,6 +38,7 @@ from shared.inventory.collectors.aws.declare import (
 )
 from shared.inventory.collectors.base import (
     GLOBAL_REGION,
+    NOT_CHECKED_UNREACHABLE,
     CollectedResource,
     CollectionError,
     Stopped,
@@ -46,6 +48,7 @@ from shared.inventory.collectors.base import (
     peer_code,
     refusal,
     resource_types,
+    unreachable,
 )
 from shared.inventory.tags import with_tags
 
@@ -222,8 +225,14 @@ class AwsCollector:
             identity = self._call(lambda: self.client("sts", GLOBAL_REGION).get_caller_identity(), None, GLOBAL_REGION)
             checks.append({"check": "credentials", "ok": True, "message": f"Authenticated as {identity.get('Arn')}"})
         except CollectionError as exc:
-            checks.append({"check": "credentials", "ok": False, "message": f"{exc.code}: {exc.message}"})
-            skipped = "Not checked: the credentials do not work"
+            cause = exc.__cause__
+            if isinstance(cause, (EndpointConnectionError, ConnectTimeoutError)):
+                # No connection: nothing is known about the credentials, so do not blame them.
+                message = unreachable(exc.code, self.endpoint_url or cause.kwargs.get("endpoint_url") or "")
+                skipped = NOT_CHECKED_UNREACHABLE
+            else:
+                message, skipped = f"{exc.code}: {exc.message}", "Not checked: the credentials do not work"
+            checks.append({"check": "credentials", "ok": False, "message": message})
             return checks + [{"check": p.permission, "ok": False, "message": skipped} for p in PROBES]
         region = self.configured_regions[0] if self.configured_regions else HOME_REGION
         for probe in PROBES:

@@ -29,6 +29,7 @@ from shared.inventory.collectors.azure.declare import THROTTLING_STATUSES, Azure
 from shared.inventory.collectors.azure.resources import Subscription
 from shared.inventory.collectors.base import (
     GLOBAL_REGION,
+    NOT_CHECKED_UNREACHABLE,
     CollectedResource,
     CollectionError,
     Stopped,
@@ -38,10 +39,12 @@ from shared.inventory.collectors.base import (
     peer_code,
     refusal,
     resource_types,
+    unreachable,
 )
 from shared.inventory.tags import with_tags
 
-ARM_SCOPE = "https://management.azure.com/.default"
+ARM_ENDPOINT = "https://management.azure.com"  # ResourceGraphClient's own default
+ARM_SCOPE = f"{ARM_ENDPOINT}/.default"
 MAX_PAGE_SIZE = 1000  # Resource Graph refuses a larger $top
 MAX_RETRY_AFTER = 60.0  # a server asking for longer is not waited for beyond this per attempt
 TOKEN_LIFETIME = 3600
@@ -133,6 +136,7 @@ class AzureCollector:
         self.retry_base = 0.5
         self.max_attempts = max(1, settings.aws_max_attempts)
         self.credential = credential_from(credentials)
+        self.endpoint = account.endpoint_url or ARM_ENDPOINT
         # The SDK's own retries are off: back-off is ours, visible and bounded by the settings.
         options: dict[str, Any] = {"retry_total": 0, "connection_timeout": 10, "read_timeout": 60}
         if account.endpoint_url:
@@ -242,6 +246,12 @@ class AzureCollector:
         except CollectionError as exc:
             if exc.code == "AuthenticationFailed":
                 return [{"check": "credentials", "ok": False, "message": f"token rejected: {exc.message}"}]
+            if isinstance(exc.__cause__, ServiceRequestError):
+                # The request was never answered: the token was issued here, not accepted there.
+                return [
+                    {"check": "credentials", "ok": False, "message": unreachable(exc.code, self.endpoint)},
+                    {"check": "resource graph", "ok": False, "message": NOT_CHECKED_UNREACHABLE},
+                ]
             return [
                 {"check": "credentials", "ok": True, "message": "token accepted"},
                 {"check": "resource graph", "ok": False, "message": f"{exc.code}: {exc.message}"},

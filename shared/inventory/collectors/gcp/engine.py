@@ -19,6 +19,7 @@ from google.protobuf.json_format import MessageToDict
 
 from shared.inventory.collectors.base import (
     GLOBAL_REGION,
+    NOT_CHECKED_UNREACHABLE,
     CollectedResource,
     CollectionError,
     Stopped,
@@ -28,6 +29,7 @@ from shared.inventory.collectors.base import (
     peer_code,
     refusal,
     resource_types,
+    unreachable,
 )
 from shared.inventory.collectors.gcp.declare import (
     IAM_POLICY,
@@ -42,6 +44,7 @@ from shared.inventory.collectors.gcp.shaping import json_names
 from shared.inventory.tags import with_tags
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+ASSET_ENDPOINT = "https://cloudasset.googleapis.com"  # AssetServiceClient's own default
 MAX_PAGE_SIZE = 1000  # Cloud Asset Inventory's own limit for list_assets
 CALL_TIMEOUT = 60.0  # seconds per list_assets call; retries are ours, so no deadline spans calls
 
@@ -166,13 +169,20 @@ class GcpCollector:
     def verify(self) -> list[dict]:
         """Can these credentials list the project's resources and IAM policies? One check each."""
         checks = [{"check": "credentials", "ok": True, "message": f"{self.credential_kind}, project {self.project}"}]
-        for check, content_type in (("list-resources", RESOURCE), ("list-iam-policies", IAM_POLICY)):
+        probes = (("list-resources", RESOURCE), ("list-iam-policies", IAM_POLICY))
+        for check, content_type in probes:
             asset_types = sorted({spec.asset_type for _, spec in _gcp_types() if spec.content_type == content_type})
             try:
                 pages = self._asset_pages(None, asset_types, content_type, GLOBAL_REGION, page_size=1)
                 next(pages, None)
                 pages.close()
             except CollectionError as exc:
+                if isinstance(exc.__cause__, requests.ConnectionError):  # refused, DNS, connect timeout
+                    # No connection: the credentials were never presented, so they are not "ok" either.
+                    message = unreachable(exc.code, self.endpoint_url or ASSET_ENDPOINT)
+                    return [{"check": "credentials", "ok": False, "message": message}] + [
+                        {"check": name, "ok": False, "message": NOT_CHECKED_UNREACHABLE} for name, _ in probes
+                    ]
                 checks.append({"check": check, "ok": False, "message": f"{exc.code}: {exc.message}"})
                 continue
             checks.append({"check": check, "ok": True, "message": f"list_assets ({content_type}) answered"})
