@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.platform.db import Base, new_id, utcnow
 
 FINDING_STATUSES = ("open", "resolved", "muted")
+# The uid and the name in one text (a space between), as the resource glob's trigram index holds them.
+RESOURCE_TEXT = "((resource_uid || ' ') || resource_name)"
 
 
 def finding_id(fingerprint: str) -> str:
@@ -35,18 +37,13 @@ class Finding(Base):
         Index("ix_findings_tenant_policy", "tenant_id", "policy_id", "id"),
         Index("ix_findings_tenant_account", "tenant_id", "account_id", "id"),
         Index("ix_findings_tenant_first_seen", "tenant_id", "first_seen_at", "id"),
-        # Resource globs (`*name*`) are LIKE patterns with a leading wildcard: trigram indexes answer them.
+        # Resource globs (`*name*`) are LIKE patterns with a leading wildcard: one trigram index over
+        # the uid and the name together narrows them (shared.findings.queries), then each is checked.
         Index(
-            "ix_findings_uid_trgm",
-            "resource_uid",
+            "ix_findings_resource_trgm",
+            literal_column(RESOURCE_TEXT).label("resource_text"),
             postgresql_using="gin",
-            postgresql_ops={"resource_uid": "gin_trgm_ops"},
-        ),
-        Index(
-            "ix_findings_name_trgm",
-            "resource_name",
-            postgresql_using="gin",
-            postgresql_ops={"resource_name": "gin_trgm_ops"},
+            postgresql_ops={"resource_text": "gin_trgm_ops"},
         ),
     )
 

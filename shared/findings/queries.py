@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import PROVIDERS
 from shared.catalog.service import Catalog, unknown_frameworks
-from shared.findings.models import FINDING_STATUSES, Finding, FindingEvent
+from shared.findings.models import FINDING_STATUSES, RESOURCE_TEXT, Finding, FindingEvent
 from shared.inventory.models import Resource, ResourceVersion
 from shared.platform import cursors
 from shared.platform.crypto import CredentialVault
@@ -100,20 +100,22 @@ def list_findings(
     if after:
         conditions.append(Finding.id > after)
     if query.get("resource") and query["resource"].strip("*"):
-        rows = _glob_page(session, conditions, glob_to_like(query["resource"]), page)
+        rows = _glob_page(session, conditions, query["resource"], page)
     else:
         rows = session.execute(select(Finding.__table__).where(*conditions).order_by(Finding.id).limit(page)).all()
     return list(rows[: query["limit"]]), len(rows) > query["limit"]
 
 
-GLOB_WINDOW = 5_000  # findings a resource glob is first tried on, in id order
+GLOB_WINDOW = 2_000  # findings a resource glob is first tried on, in id order
 
 
-def _glob_page(session: Session, conditions: list, like: str, page: int) -> list[Row]:
+def _glob_page(session: Session, conditions: list, glob: str, page: int) -> list[Row]:
     """One page of findings whose resource uid or name matches a glob. A glob that matches many is
-    answered from the next GLOB_WINDOW findings in id order; one that fills no page there goes to
-    the trigram indexes, which find every match, then orders them (walking the primary key instead
-    reads the whole tenant when matches are rare or all near the end)."""
+    answered from the next GLOB_WINDOW findings in id order; one that fills no page there is
+    narrowed by the trigram index over the uid and name together (its text, unanchored, holds any
+    match of either), each candidate then checked, and the matches ordered (walking the primary key
+    instead reads the whole tenant when matches are rare or all near the end)."""
+    like = glob_to_like(glob)
 
     def matching(columns):
         return or_(columns.resource_uid.like(like, escape="\\"), columns.resource_name.like(like, escape="\\"))
@@ -122,8 +124,12 @@ def _glob_page(session: Session, conditions: list, like: str, page: int) -> list
     rows = session.execute(select(window).where(matching(window.c)).order_by(window.c.id).limit(page)).all()
     if len(rows) == page:
         return rows
+    anywhere = "%" + glob_to_like(glob.strip("*")) + "%"
     matched = (
-        select(Finding.id).where(*conditions, matching(Finding.__table__.c)).cte("matched").prefix_with("MATERIALIZED")
+        select(Finding.id)
+        .where(*conditions, literal_column(RESOURCE_TEXT).like(anywhere, escape="\\"), matching(Finding.__table__.c))
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
     )
     first = select(matched.c.id).order_by(matched.c.id).limit(page)  # then only these rows are read
     return session.execute(select(Finding.__table__).where(Finding.id.in_(first)).order_by(Finding.id)).all()

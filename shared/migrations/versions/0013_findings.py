@@ -60,14 +60,10 @@ def upgrade() -> None:
         op.create_index(f"ix_findings_tenant_{name}", "findings", ["tenant_id", *columns])
     # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for column, name in (("resource_uid", "uid"), ("resource_name", "name")):
-        op.create_index(
-            f"ix_findings_{name}_trgm",
-            "findings",
-            [column],
-            postgresql_using="gin",
-            postgresql_ops={column: "gin_trgm_ops"},
-        )
+    op.execute(
+        "CREATE INDEX ix_findings_resource_trgm ON findings "
+        "USING gin (((resource_uid || ' ') || resource_name) gin_trgm_ops)"
+    )
     op.create_table(
         "finding_events",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
