@@ -76,6 +76,7 @@ QUERIES = {
     "attestations.list_attestations": attestations.AttestationQuerySchema,
     "attestations.control_attestations": attestations.AttestationQuerySchema(exclude=("framework", "control")),
     "findings.list_findings": findings.FindingQuerySchema,
+    "accounts.push_inventory": uploads.PushQuerySchema,
     "mute_rules.list_rules": mute_rules.MuteRuleQuerySchema,
 }
 # Success answers, by endpoint: the schema of the body each view renders (a DELETE without one is a 204).
@@ -152,6 +153,25 @@ IDEMPOTENCY_KEY = {
     "required": False,
     "description": "The same key and body within 24 h answers the first answer again; another body is 422",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+# Header parameters besides the API key, by endpoint.
+HEADERS = {
+    "schedules.webhook_public": [
+        {
+            "in": "header",
+            "name": "X-PolicyCortex-Timestamp",
+            "required": True,
+            "description": "Unix seconds when the caller signed; one outside the replay window is refused",
+            "schema": {"type": "string"},
+        },
+        {
+            "in": "header",
+            "name": "X-PolicyCortex-Signature",
+            "required": True,
+            "description": "`sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>` under the webhook secret",
+            "schema": {"type": "string"},
+        },
+    ],
 }
 ERRORS = {
     "400": "Invalid request (envelope with one `details` entry per bad field)",
@@ -263,7 +283,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 operation["security"] = [{"bearer": []}]
             if rule.endpoint in IDEMPOTENT:
                 operation["parameters"].append(IDEMPOTENCY_KEY)
-            if rule.endpoint in QUERIES and method == "GET":
+            operation["parameters"] += HEADERS.get(rule.endpoint, [])
+            if rule.endpoint in QUERIES:
                 operation["parameters"].append({"in": "query", "schema": QUERIES[rule.endpoint]})
             if rule.endpoint in BODIES:
                 operation["requestBody"] = {"required": True, **_content(BODIES[rule.endpoint])}

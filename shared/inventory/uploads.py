@@ -61,6 +61,18 @@ class PushedResourceSchema(Schema):
 PUSHED_FIELDS = frozenset(("type", "id", "uid", "name", "region", "document"))  # PushedResourceSchema's
 
 
+class PushQuerySchema(Schema):
+    """The query of an upload: how it treats what the account held before (our JSON may say it too)."""
+
+    class Meta:
+        unknown = RAISE
+
+    mode = fields.String(
+        validate=validate.OneOf(("replace", "merge")),
+        metadata={"description": "replace (default): drop resources the upload no longer has; merge: keep them"},
+    )
+
+
 class PushSchema(Schema):
     """Our JSON. Its `resources` are read one by one as they arrive (at most
     POLICYCORTEX_MAX_UPLOAD_RESOURCES); the schema checks the other members and documents the body."""

@@ -149,3 +149,14 @@ def test_document_rejects_what_the_code_never_renders(spec):
     assert not _validator(spec, details).is_valid({**example, "status": "finished"})
     assert not _validator(spec, details).is_valid({**example, "started_at": "yesterday"})
     assert not _validator(spec, details).is_valid({key: value for key, value in example.items() if key != "progress"})
+
+
+def test_the_upload_mode_and_the_webhook_signature_are_documented(client):
+    document = client.get("/v1/openapi.json").get_json()
+    upload = document["paths"]["/v1/accounts/{account_id}/inventory"]["post"]["parameters"]
+    assert {"in": "query", "name": "mode"}.items() <= next(p for p in upload if p["name"] == "mode").items()
+    webhook = document["paths"]["/v1/scans/schedules/{schedule_id}/webhook"]["post"]["parameters"]
+    assert {p["name"] for p in webhook if p["in"] == "header"} == {
+        "X-PolicyCortex-Timestamp",
+        "X-PolicyCortex-Signature",
+    }
