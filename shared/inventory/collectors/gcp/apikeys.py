@@ -6,19 +6,7 @@ from datetime import UTC, datetime
 
 from shared.inventory.collectors.base import resource_types
 from shared.inventory.collectors.gcp.declare import GcpResource
-
-
-def _days_since(timestamp: object, now: datetime) -> int | None:
-    """Whole days since an RFC 3339 timestamp ("2024-01-02T03:04:05.123456Z"); None when unreadable."""
-    if not isinstance(timestamp, str) or not timestamp:
-        return None
-    try:
-        at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return max(0, (now - at).days)
+from shared.inventory.collectors.gcp.shaping import days_since
 
 
 @resource_types.register("gcp.apikeys.key")
@@ -32,7 +20,7 @@ class ApiKey(GcpResource):
     @classmethod
     def normalise(cls, document: dict, now: datetime | None = None) -> dict:
         # The condition language compares numbers, not timestamps: expose the key's age in days.
-        age = _days_since(document.get("createTime"), now or datetime.now(UTC))
+        age = days_since(document.get("createTime"), now or datetime.now(UTC))
         if age is not None:
             document["ageDays"] = age
         return document

@@ -1,9 +1,12 @@
-"""IAM: service accounts and their keys."""
+"""IAM: service accounts and their keys (with their age)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shared.inventory.collectors.base import resource_types
 from shared.inventory.collectors.gcp.declare import GcpResource, short_id
+from shared.inventory.collectors.gcp.shaping import days_since
 
 
 @resource_types.register("gcp.iam.service-account")
@@ -15,7 +18,20 @@ class IamServiceAccount(GcpResource):
 
 @resource_types.register("gcp.iam.service-account-key")
 class IamServiceAccountKey(GcpResource):
+    """A key's `validAfterTime` is when it was created (IAM v1 ServiceAccountKey): `ageDays`, the
+    whole days since then, is derived for the rotation check."""
+
     asset_type = "iam.googleapis.com/ServiceAccountKey"
+    volatile = ("ageDays",)  # a count from today, not configuration
+    # Ages are counted from today: incremental scans evaluate it every time (shared.scans.runner).
+    clock_dependent = True
+
+    @classmethod
+    def normalise(cls, document: dict, now: datetime | None = None) -> dict:
+        age = days_since(document.get("validAfterTime"), now or datetime.now(UTC))
+        if age is not None:
+            document["ageDays"] = age
+        return document
 
     @classmethod
     def display_name(cls, document: dict, asset_name: str, project: str) -> str:

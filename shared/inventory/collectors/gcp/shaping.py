@@ -4,6 +4,7 @@ current ones, and firewall rules evaluated the way the VPC firewall does."""
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.platform.ports import port_intervals, without
@@ -177,3 +178,16 @@ def json_names(asset: Any) -> Any:
 def is_asset(item: Any) -> bool:
     """Whether a JSON object is a Cloud Asset Inventory asset (either spelling), not a Resource Graph row."""
     return isinstance(item, dict) and "name" in item and ("assetType" in item or "asset_type" in item)
+
+
+def days_since(timestamp: object, now: datetime) -> int | None:
+    """Whole days since an RFC 3339 timestamp ("2024-01-02T03:04:05.123456Z"); None when unreadable."""
+    if not isinstance(timestamp, str) or not timestamp:
+        return None
+    try:
+        at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return max(0, (now - at).days)

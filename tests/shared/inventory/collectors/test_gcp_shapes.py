@@ -363,3 +363,18 @@ def test_firewall_examples_carry_what_shaping_derives(policy_id):
             else [{**DENY_SSH, "denied": [{"IPProtocol": "tcp", "ports": ["3389"]}]}]
         )
         assert internet_ingress(raw, [raw, *others]) == expected, kind
+
+
+def test_a_service_account_key_age_is_counted_from_its_valid_after_time():
+    from datetime import UTC, datetime
+
+    from shared.inventory.collectors.gcp.iam import IamServiceAccountKey
+
+    now = datetime(2024, 4, 1, 3, 4, 5, tzinfo=UTC)
+    key = {"keyType": "USER_MANAGED", "validAfterTime": "2024-01-02T03:04:05Z"}
+    assert IamServiceAccountKey.normalise(dict(key), now=now)["ageDays"] == 90
+    policy = POLICIES["pol_gcp_sa_key_rotated_90_days"]
+    assert policy.fails(IamServiceAccountKey.normalise(dict(key), now=now)) is False  # 90 days: still in time
+    assert policy.fails(IamServiceAccountKey.normalise(dict(key), now=now.replace(day=2))) is True
+    assert not policy.applies({**key, "keyType": "SYSTEM_MANAGED"})  # Google rotates its own keys
+    assert "ageDays" in IamServiceAccountKey.volatile and IamServiceAccountKey.clock_dependent
