@@ -28,8 +28,8 @@ def test_a_postgresql_outage_mid_scan_is_503_then_retried_then_recovered(
     tenant = estate.tenant
     estate.cloud.delay = SLOW
     scan_id = start_scan(client, tenant)
-    wait_for(
-        lambda: (row := shard_row(svc, scan_id, LONG_REGION)) and row.resources_scanned > 0,
+    long_shard = wait_for(
+        lambda: (row := shard_row(svc, scan_id, LONG_REGION)) and row.resources_scanned > 0 and row,
         what="the long shard's first pages written",
     )
     private_postgres.stop()
@@ -45,11 +45,16 @@ def test_a_postgresql_outage_mid_scan_is_503_then_retried_then_recovered(
             assert time.monotonic() - started < 10  # the connect timeout (5 s) at worst
             assert_envelope(response, 503, "SRV_503")
             assert response.headers["Retry-After"] == "5"
-        # The worker: the shard's task is retried, again and again, rather than failed.
+        # The worker: the long shard's task is retried, again and again, rather than failed (its own
+        # retries: another shard's could be seen first while the long one is still between pages).
         retried = wait_for(
-            lambda: [m for m in retries_seen(redis_client) if m["name"] == "scan-shard" and m["retries"] >= 2],
+            lambda: [
+                m
+                for m in retries_seen(redis_client)
+                if m["name"] == "scan-shard" and m["retries"] >= 2 and long_shard.id in (m.get("args") or [])
+            ],
             timeout=60,
-            what="a shard task retried three times",
+            what="the long shard's task retried three times",
         )
         assert retried[0]["result"]["exc_type"] == "OperationalError"
     finally:
