@@ -21,14 +21,21 @@ from datetime import timedelta
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bench.read_load import copy_lines, explain, report, run_load, secondary_indexes_dropped, text_value
+from bench.read_load import (
+    copy_lines,
+    explain,
+    fresh_database,
+    report,
+    run_load,
+    secondary_indexes_dropped,
+    text_value,
+)
 from devkit.devstack import DevStack, say
 from shared.accounts.models import CloudAccount
 from shared.catalog.service import Catalog
 from shared.findings.models import finding_id
-from shared.migrations.commands import upgrade
 from shared.platform.crypto import CredentialVault
-from shared.platform.db import Database, ensure_database, new_id, utcnow
+from shared.platform.db import Database, new_id, utcnow
 from shared.platform.settings import Settings
 from shared.tenants.apikeys import create_key
 from shared.tenants.models import Tenant
@@ -121,12 +128,7 @@ def seed_tenant(raw, db: Database, name: str, findings: int, rng: random.Random)
 
 
 def seed(url: str, args) -> Seeded:
-    ensure_database(url)
-    engine = create_engine(make_url(url))
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    upgrade(url)
-    db = Database(url)
+    engine, db = fresh_database(url)
     rng = random.Random(20)
     raw = engine.raw_connection()
     started = time.perf_counter()

@@ -324,14 +324,18 @@ def seed_tenant(raw, db: Database, settings: Settings, name: str, scans: int, vi
     return tenant.id, {"Authorization": f"Bearer {key}"}, by_size, ids[-1][0]
 
 
-def seed(url: str, settings: Settings, args) -> Seeded:
-    target = make_url(url)
+def fresh_database(url: str):
+    """The bench's own database, emptied and migrated: (engine, Database)."""
     ensure_database(url)
-    engine = create_engine(target)
+    engine = create_engine(make_url(url))
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     upgrade(url)
-    db = Database(url)
+    return engine, Database(url)
+
+
+def seed(url: str, settings: Settings, args) -> Seeded:
+    engine, db = fresh_database(url)
     rng = random.Random(8)
     raw = engine.raw_connection()
     started = time.perf_counter()

@@ -51,8 +51,9 @@ class InventoryCollector:
                     name=row.name,
                     resource_type=row.resource_type,
                     region=row.region,
-                    # Derived again (it is idempotent): documents stored before tags existed get them too.
-                    document=with_tags(row.provider, dict(row.config)),
+                    # Uploads store documents with their tags; only one stored before tags existed
+                    # derives them here (not every page of every scan).
+                    document=row.config if "tags" in row.config else with_tags(row.provider, dict(row.config)),
                 )
                 for row in rows
             ]

@@ -7,12 +7,11 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.platform.ports import port_intervals, without
+from shared.platform.ports import ALL_PORTS, port_intervals, without
 
 INTERNET = {4: "0.0.0.0/0", 6: "::/0"}
 PORTED = ("tcp", "udp", "sctp")  # the protocols whose rules may name ports
 PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "50": "esp", "51": "ah", "58": "ipv6-icmp"}
-ALL_PORTS = [(0, 65535)]
 # Default priority of a firewall rule when the field is absent (Compute Engine API v1).
 DEFAULT_PRIORITY = 1000
 
@@ -67,7 +66,7 @@ def _protocol(entry: dict) -> str:
 
 def _ranges(ports: Any) -> list[tuple[int, int]]:
     """["22", "8000-8080"] as intervals; no ports at all means every port."""
-    return port_intervals(ports) if ports else list(ALL_PORTS)
+    return port_intervals(ports) if ports else [ALL_PORTS]
 
 
 def _admitted(entries: list[dict]) -> dict[str, list[tuple[int, int]]]:
@@ -77,9 +76,9 @@ def _admitted(entries: list[dict]) -> dict[str, list[tuple[int, int]]]:
         protocol = _protocol(entry)
         if protocol == "all":
             for name in (*PORTED, "all"):
-                admitted[name] = list(ALL_PORTS)
+                admitted[name] = [ALL_PORTS]
             continue
-        ports = _ranges(entry.get("ports")) if protocol in PORTED else list(ALL_PORTS)
+        ports = _ranges(entry.get("ports")) if protocol in PORTED else [ALL_PORTS]
         admitted[protocol] = admitted.get(protocol, []) + ports
     return admitted
 
